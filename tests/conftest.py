@@ -1,0 +1,66 @@
+"""Shared fixtures: models are loaded once per test session (they are frozen, so sharing is safe)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = ROOT / "assets"
+
+# Tests never download: any hub access must fail fast and clearly.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def assets() -> Path:
+    return ASSETS
+
+
+@pytest.fixture(scope="session")
+def lite0():
+    from netviz_core.models import load_model
+
+    return load_model("tf_efficientnet_lite0", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def lite1():
+    from netviz_core.models import load_model
+
+    return load_model("tf_efficientnet_lite1", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def lite2():
+    from netviz_core.models import load_model
+
+    return load_model("tf_efficientnet_lite2", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def chelsea(assets):
+    from netviz_core.images import open_image
+
+    return open_image(assets / "chelsea.png")
+
+
+@pytest.fixture(scope="session")
+def coffee(assets):
+    from netviz_core.images import open_image
+
+    return open_image(assets / "coffee.png")
+
+
+def assert_model_clean(net) -> None:
+    """The model is as load_model left it: eval mode, frozen, no hooks, no .grad."""
+    for m in net.module.modules():
+        assert not m.training, f"{type(m).__name__} left in training mode"
+        for hooks in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_full_backward_hooks",
+                      "_full_backward_pre_hooks"):
+            assert not getattr(m, hooks, {}), f"{type(m).__name__} has {hooks} left behind"
+    for name, p in net.module.named_parameters():
+        assert p.grad is None, f"{name} has a .grad"
+        assert not p.requires_grad, f"{name} requires grad"
