@@ -1,0 +1,88 @@
+"""Step rules: how the gradient of the objective moves the image.
+
+A step rule is called as ``rule(x, grad, ctx) -> new x`` and must treat every image
+of the batch on its own (norms per image, element-wise state), so that a batch of
+N images gives the same result as N separate runs.  Rules return new tensors and
+never modify ``x`` in place: frames already handed out keep their pictures.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import StepContext
+
+
+def per_image_norm(t: torch.Tensor) -> torch.Tensor:
+    """‖t_n‖₂ for each image, shaped (N, 1, 1, 1) for broadcasting."""
+    return t.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+
+
+class StepRule:
+    name = "step"
+
+    def __call__(self, x: torch.Tensor, grad: torch.Tensor, ctx: "StepContext") -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def settings(self) -> dict:
+        return {"rule": self.name, **{k: v for k, v in vars(self).items() if not k.startswith("_")}}
+
+
+class NormalizedGradient(StepRule):
+    """dX = lr · g / ‖g‖₂ (CS231n): a step of fixed length ``lr`` in normalised pixel units."""
+
+    name = "normalized"
+
+    def __init__(self, lr: float = 1.0, eps: float = 1e-12):
+        self.lr, self.eps = float(lr), float(eps)
+
+    def __call__(self, x, grad, ctx):
+        return x + self.lr * grad / (per_image_norm(grad) + self.eps)
+
+
+class SignGradient(StepRule):
+    """dX = ε_step · sign(g): the L∞ steepest-ascent step (FGSM / PGD)."""
+
+    name = "sign"
+
+    def __init__(self, step_size: float):
+        self.step_size = float(step_size)
+
+    def __call__(self, x, grad, ctx):
+        return x + self.step_size * grad.sign()
+
+
+class PlainGradient(StepRule):
+    """dX = lr · g, optionally times a per-pixel learning-rate map put in ``ctx.state['lr_map']``."""
+
+    name = "plain"
+
+    def __init__(self, lr: float = 1.0):
+        self.lr = float(lr)
+
+    def __call__(self, x, grad, ctx):
+        lr_map = ctx.state.get("lr_map")
+        return x + (self.lr * grad if lr_map is None else self.lr * lr_map * grad)
+
+
+class Adam(StepRule):
+    """Adam ascent, element-wise (so batched and separate runs agree); state lives in ``ctx.state``."""
+
+    name = "adam"
+
+    def __init__(self, lr: float = 0.05, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        self.lr, self.beta1, self.beta2, self.eps = float(lr), float(beta1), float(beta2), float(eps)
+
+    def __call__(self, x, grad, ctx):
+        m = ctx.state.get("adam_m")
+        v = ctx.state.get("adam_v")
+        t = ctx.state.get("adam_t", 0) + 1
+        m = grad * (1 - self.beta1) if m is None else m * self.beta1 + grad * (1 - self.beta1)
+        v = grad.square() * (1 - self.beta2) if v is None else v * self.beta2 + grad.square() * (1 - self.beta2)
+        ctx.state.update(adam_m=m, adam_v=v, adam_t=t)
+        m_hat = m / (1 - self.beta1**t)
+        v_hat = v / (1 - self.beta2**t)
+        return x + self.lr * m_hat / (v_hat.sqrt() + self.eps)
