@@ -50,3 +50,7 @@ class OptimisationError(NetVizError, RuntimeError):
 
 class UnsupportedModelError(NetVizError, TypeError):
     """The method cannot be applied to this model's architecture (e.g. CAM without a GAP + linear head)."""
+
+
+class SaliencyError(NetVizError, ValueError):
+    """A saliency map was asked for with bad arguments (unknown method, bad option, bad input or map)."""
