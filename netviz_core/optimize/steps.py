@@ -44,12 +44,16 @@ class NormalizedGradient(StepRule):
 
 
 class SignGradient(StepRule):
-    """dX = ε_step · sign(g): the L∞ steepest-ascent step (FGSM / PGD)."""
+    """dX = ε_step · sign(g): the L∞ steepest-ascent step (FGSM / PGD).
+
+    ``step_size`` is a number, or a tensor broadcastable to the batch, e.g. (1, 3, 1, 1)
+    for a step of the same size in 0–255 pixel units on channels of different std.
+    """
 
     name = "sign"
 
-    def __init__(self, step_size: float):
-        self.step_size = float(step_size)
+    def __init__(self, step_size: "float | torch.Tensor"):
+        self.step_size = step_size if isinstance(step_size, torch.Tensor) else float(step_size)
 
     def __call__(self, x, grad, ctx):
         return x + self.step_size * grad.sign()

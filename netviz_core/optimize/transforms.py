@@ -130,12 +130,17 @@ class GaussianBlur(PostStep):
 
 
 class ProjectLinf(PostStep):
-    """Project onto ‖X − X₀‖∞ ≤ ε (ε in normalised units), X₀ in ``ctx.state['x0']``."""
+    """Project onto ‖X − X₀‖∞ ≤ ε (ε in normalised units), X₀ in ``ctx.state['x0']``.
+
+    ``epsilon`` is a number, or a tensor broadcastable to the batch, e.g. (1, 3, 1, 1):
+    a bound fixed in 0–255 pixel units is a different number of normalised units on
+    channels of different std.
+    """
 
     name = "project_linf"
 
-    def __init__(self, epsilon: float):
-        self.epsilon = float(epsilon)
+    def __init__(self, epsilon: "float | torch.Tensor"):
+        self.epsilon = epsilon if isinstance(epsilon, torch.Tensor) else float(epsilon)
 
     def __call__(self, x, ctx):
         x0 = ctx.state["x0"]
