@@ -54,3 +54,7 @@ class UnsupportedModelError(NetVizError, TypeError):
 
 class SaliencyError(NetVizError, ValueError):
     """A saliency map was asked for with bad arguments (unknown method, bad option, bad input or map)."""
+
+
+class ImpressionError(NetVizError, ValueError):
+    """Class impressions or negative images were asked for with bad settings (a bad weight, radius, class...)."""
