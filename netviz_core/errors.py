@@ -58,3 +58,7 @@ class SaliencyError(NetVizError, ValueError):
 
 class ImpressionError(NetVizError, ValueError):
     """Class impressions or negative images were asked for with bad settings (a bad weight, radius, class...)."""
+
+
+class ClassVisualizationError(NetVizError, ValueError):
+    """A class visualization was asked for with bad settings (unknown preset, negative iterations, NaN lr, ...)."""
