@@ -25,8 +25,8 @@ import difflib
 import importlib
 import os
 import pickle
-import socket
 import threading
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -183,6 +183,39 @@ def _extract_state_dict(obj: Any, label: str) -> dict[str, torch.Tensor]:
     return tensors
 
 
+def pickle_imports(path: Path) -> list[str]:
+    """The 'module.name' globals a pickle (or torch zip checkpoint) would import, found without running it.
+
+    Uses ``pickletools.genops``, which only parses opcodes: nothing in the file is executed.
+    """
+    import pickletools
+    import zipfile
+
+    raw = path.read_bytes()
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            pkl = [n for n in archive.namelist() if n.endswith(".pkl")]
+            raw = archive.read(pkl[0]) if pkl else b""
+    found: list[str] = []
+    strings: list[str] = []
+    try:
+        for opcode, arg, _pos in pickletools.genops(raw):
+            if opcode.name in ("GLOBAL", "INST") and isinstance(arg, str):
+                found.append(arg.replace(" ", "."))
+            elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                found.append(f"{strings[-2]}.{strings[-1]}")
+            if isinstance(arg, str) and ("UNICODE" in opcode.name or opcode.name.endswith("STRING")):
+                strings.append(str(arg))
+    except Exception:  # a malformed stream: report what was found before the break
+        pass
+    return list(dict.fromkeys(found))
+
+
+def _is_tensor_machinery(global_name: str) -> bool:
+    """Globals that plain tensor checkpoints legitimately use."""
+    return global_name.startswith(("torch.", "collections.OrderedDict", "_codecs.encode", "builtins.set"))
+
+
 def read_weights_file(path: str | os.PathLike, max_bytes: int = MAX_WEIGHTS_BYTES) -> dict[str, torch.Tensor]:
     """Read a state dict safely: safetensors, or ``torch.load(weights_only=True)``.
 
@@ -218,15 +251,20 @@ def read_weights_file(path: str | os.PathLike, max_bytes: int = MAX_WEIGHTS_BYTE
         except Exception as exc:
             raise WeightsFileError(f"{label} is not a valid safetensors file ({exc}).") from None
     try:
-        obj = torch.load(str(p), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols it then refuses anyway
+            warnings.simplefilter("ignore", UserWarning)
+            obj = torch.load(str(p), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()
-        detail = next((line for line in first if "GLOBAL" in line or "Unsupported" in line), first[0] if first else "")
-        raise WeightsFileError(
-            f"{label} was refused: loading it would unpickle arbitrary Python objects ({detail.strip()}). "
-            "NetViz never runs code from a weights file. Re-save it as a plain state dict "
-            "(torch.save(model.state_dict(), path)) or as .safetensors."
-        ) from None
+        imports = [g for g in pickle_imports(p) if not _is_tensor_machinery(g)]
+        if imports:
+            raise WeightsFileError(
+                f"{label} was refused: loading it would unpickle arbitrary Python objects "
+                f"({', '.join(imports[:5])}). NetViz never runs code from a weights file. Re-save it as a plain "
+                "state dict (torch.save(model.state_dict(), path)) or as .safetensors."
+            ) from None
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip() and "WeightsUnpickler" not in line]
+        detail = next((line for line in lines if line.startswith("Unsupported")), "not a weights-only pickle")
+        raise WeightsFileError(f"{label} could not be read as a PyTorch checkpoint ({detail}).") from None
     except Exception as exc:
         raise WeightsFileError(f"{label} could not be read as a PyTorch checkpoint ({type(exc).__name__}: {exc}).") from None
     return _extract_state_dict(obj, label)
@@ -299,23 +337,28 @@ def _load_into(module: torch.nn.Module, state: Mapping[str, torch.Tensor], label
 
 
 def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
-    """Whether a TCP connection to the Hugging Face endpoint opens within ``timeout`` seconds.
+    """Whether the Hugging Face endpoint answers an HTTP request within ``timeout`` seconds.
 
-    The probe runs in a daemon thread so that a slow DNS look-up cannot hold the
-    caller past the deadline.
+    An HTTP answer is required, not just a TCP connection: sandboxes and proxies
+    accept connections to anything and then never answer.  The probe runs in a
+    daemon thread so a slow DNS look-up cannot hold the caller past the deadline.
     """
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         return False
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    host = endpoint.hostname or "huggingface.co"
-    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
     result: list[bool] = []
 
     def probe() -> None:
+        import urllib.error
+        import urllib.request
+
         try:
-            socket.create_connection((host, port), timeout=timeout).close()
+            urllib.request.urlopen(urllib.request.Request(endpoint + "/api/models?limit=1", method="HEAD"),
+                                   timeout=timeout).close()
             result.append(True)
-        except OSError:
+        except urllib.error.HTTPError:
+            result.append(True)  # the server answered: it is reachable, even if it said no
+        except Exception:
             result.append(False)
 
     thread = threading.Thread(target=probe, daemon=True, name="netviz-hub-probe")

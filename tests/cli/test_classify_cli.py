@@ -1,0 +1,31 @@
+"""``netviz classify`` end to end, in a subprocess as a user runs it."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def netviz(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "netviz_core", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_classify_json_parses_with_the_top_classes():
+    done = netviz("classify", "assets/chelsea.png", "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["model"] == "tf_efficientnet_lite0"
+    assert len(out["top"]) == 5
+    assert 281 <= out["top"][0]["index"] <= 285
+    assert abs(sum(t["probability"] for t in out["top"]) - 1) < 0.2
+
+
+def test_classify_bad_image_is_a_clear_error(tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    done = netviz("classify", str(bad))
+    assert done.returncode == 2
+    assert "not an image NetViz can read" in done.stderr and "Traceback" not in done.stderr
