@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# NetViz developer entry point: sets up .venv on first use, then runs what you ask for.
+#   ./dev.sh app     set up, then start the dashboard (http://localhost:8501)
+#   ./dev.sh test    set up, then run the whole test suite
+#   ./dev.sh bench   set up, then run the benchmark (add --quick for a short run)
+#   ./dev.sh setup   only set up
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+VENV="${NETVIZ_VENV:-.venv}"
+
+setup() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "dev.sh: creating $VENV with $("$PYTHON" --version)" >&2
+        "$PYTHON" -m venv "$VENV"
+    fi
+    local stamp="$VENV/.netviz-installed"
+    local wanted
+    wanted="$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -c1-16)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+        echo "dev.sh: installing dependencies (torch comes from the local disk; about a minute)" >&2
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+        echo "$wanted" > "$stamp"
+    fi
+}
+
+cmd="${1:-app}"
+shift || true
+case "$cmd" in
+    setup) setup ;;
+    app) setup; exec "$VENV/bin/streamlit" run app.py "$@" ;;
+    test) setup; exec "$VENV/bin/python" -m pytest "$@" ;;
+    bench) setup; exec "$VENV/bin/netviz" bench "$@" ;;
+    *) echo "usage: ./dev.sh [app|test|bench|setup] [args...]" >&2; exit 2 ;;
+esac
