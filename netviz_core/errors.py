@@ -62,3 +62,7 @@ class ImpressionError(NetVizError, ValueError):
 
 class ClassVisualizationError(NetVizError, ValueError):
     """A class visualization was asked for with bad settings (unknown preset, negative iterations, NaN lr, ...)."""
+
+
+class FoolingError(NetVizError, ValueError):
+    """A fooling image was asked for with bad arguments (iterations, step size, bound, image size)."""
