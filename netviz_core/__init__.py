@@ -31,6 +31,8 @@ _EXPORTS = {
     "resolve_class": "classes",
     "find_classes": "classes",
     "NetVizError": "errors",
+    "saliency": "saliency",
+    "localize": "saliency",
 }
 
 
@@ -38,7 +40,13 @@ def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'netviz_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    submodule = importlib.import_module(f".{module}", __name__)
+    if name == module:
+        # A subpackage named like its entry point (saliency): importing it bound the name to the
+        # subpackage, which is callable and forwards to the function; keep it, so that both
+        # netviz_core.saliency(...) and netviz_core.saliency.METHODS work in any import order.
+        return globals()[name]
+    value = getattr(submodule, name)
     globals()[name] = value
     return value
 

@@ -13,7 +13,7 @@ import sys
 
 from ..errors import NetVizError
 
-SUBCOMMANDS = ("classify",)
+SUBCOMMANDS = ("classify", "saliency")
 
 
 def build_parser() -> argparse.ArgumentParser:
