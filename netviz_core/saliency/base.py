@@ -1,0 +1,138 @@
+"""What every saliency method shares: input and target checks, resizing, the map contract.
+
+A method is a small subclass of ``SaliencyMethod`` that implements
+``compute(x, targets) -> (N, h, w)``; the base turns that into the public contract
+(non-negative float32 maps ``(N, H, W)`` at the input resolution, on the CPU).
+
+Nothing here touches the shared model's state: gradients are taken with
+``torch.autograd.grad`` with respect to the input (or to a detached features tensor),
+so no parameter gets a ``.grad``, no hook is registered and no mode changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import ClassLookupError, SaliencyError
+from ..models import LoadedModel
+
+
+class SaliencyMethod:
+    """One saliency method bound to one (shared, frozen) model.
+
+    Subclasses set ``name`` and ``options`` (option name -> default) and implement
+    ``compute``.  Instances are cheap and hold no per-call state, so several threads
+    may use one instance, or one each.
+    """
+
+    name: ClassVar[str] = ""
+    #: option name -> default value; anything else passed to the constructor is an error.
+    options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, net: LoadedModel, **options: Any) -> None:
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            known = ", ".join(sorted(self.options)) or "none"
+            raise SaliencyError(f"saliency method {self.name!r} has no option {', '.join(unknown)} (options: {known}).")
+        self.net = net
+        for key, default in self.options.items():
+            setattr(self, key, options.get(key, default))
+        self.check_options()
+
+    def check_options(self) -> None:
+        """Raise ``SaliencyError`` for a bad option value (override where there are options)."""
+
+    def compute(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Maps ``(N, h, w)`` for input ``x`` (N,3,H,W) and class indices ``targets`` (N,)."""
+        raise NotImplementedError
+
+    def needs_predictions(self) -> bool:
+        """Whether ``__call__`` must run the model to resolve ``target=None`` (CAM methods do it themselves)."""
+        return True
+
+    def __call__(self, x: torch.Tensor, target=None) -> torch.Tensor:
+        x = as_input_batch(self.net, x)
+        targets = resolve_targets(self.net, x, target, predict=self.needs_predictions())
+        maps = self.compute(x, targets)
+        return finish_maps(maps, self.net.input_size)
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def as_input_batch(net: LoadedModel, x) -> torch.Tensor:
+    """A preprocessed batch (N, 3, H, W) on the model's device; an image is preprocessed first."""
+    if not isinstance(x, torch.Tensor):
+        from ..images import preprocess
+
+        x = preprocess(net, x)  # PIL image, path or bytes: raises ImageInputError when unreadable
+    if x.dim() == 3:
+        x = x.unsqueeze(0)
+    if x.dim() != 4 or x.shape[0] == 0:
+        raise SaliencyError(f"expected a preprocessed batch (N, 3, H, W), got a tensor of shape {tuple(x.shape)}.")
+    if not x.is_floating_point():
+        raise SaliencyError(f"expected a float tensor (a preprocessed image), got {x.dtype}.")
+    if not torch.isfinite(x).all():
+        raise SaliencyError("the input contains NaN or infinite values.")
+    return x.detach().to(device=net.device, dtype=torch.float32)
+
+
+def resolve_targets(net: LoadedModel, x: torch.Tensor, target, *, predict: bool = True) -> torch.Tensor | None:
+    """Class indices (N,) from ``target``: None (the predicted class), an int, a class name, or N of them.
+
+    With ``target=None`` and ``predict=False`` returns None: the caller predicts itself.
+    """
+    n = x.shape[0]
+    if target is None:
+        if not predict:
+            return None
+        with torch.no_grad():
+            return net(x).argmax(1)
+    from ..classes import resolve_class
+
+    if isinstance(target, torch.Tensor):
+        values = target.flatten().tolist()
+    elif isinstance(target, (str, int)):
+        values = [target]
+    elif isinstance(target, Sequence):
+        values = list(target)
+    else:
+        raise SaliencyError(f"target must be a class index, a class name or a list of them, not {type(target).__name__}.")
+    indices = [resolve_class(v, net.class_names) for v in values]
+    if len(indices) == 1:
+        indices = indices * n
+    if len(indices) != n:
+        raise ClassLookupError(f"got {len(indices)} targets for a batch of {n} images; give one target or one per image.")
+    return torch.tensor(indices, dtype=torch.long, device=net.device)
+
+
+def resize_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(N, h, w) -> (N, H, W), bilinear (the CAM papers upsample their coarse maps this way)."""
+    if tuple(maps.shape[-2:]) == tuple(size):
+        return maps
+    return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+
+
+def finish_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The public contract: float32, (N, H, W) at ``size``, non-negative, on the CPU."""
+    maps = resize_maps(maps.detach().float(), size)
+    return maps.clamp_(min=0.0).cpu()
+
+
+def channel_max_abs(grad: torch.Tensor) -> torch.Tensor:
+    """Simonyan et al.'s map from an input gradient: max over colour channels of |w|."""
+    return grad.abs().amax(dim=1)
+
+
+class ModuleAsNet:
+    """Just enough of a ``LoadedModel`` for ``class_score_gradient``: another module, same device."""
+
+    def __init__(self, module: torch.nn.Module, device: torch.device) -> None:
+        self.module = module
+        self.device = device
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(x)

@@ -1,0 +1,121 @@
+"""The last feature map of a timm model, split from its head, without hooks.
+
+Every timm classifier has ``forward_features(x)`` and ``forward_head(features)``;
+running them separately gives the feature tensor A as a leaf, so dS_c/dA comes from
+``torch.autograd.grad`` and the shared module is never hooked.  Three layouts occur:
+
+* ``NCHW``: CNNs (ResNet, EfficientNet, ConvNeXt...);
+* ``NHWC``: Swin and other channels-last models (``module.output_fmt == "NHWC"``);
+* tokens ``(N, T, C)``: ViT/DeiT; the first ``num_prefix_tokens`` (class, distillation,
+  register tokens) are dropped and the rest reshaped to the patch grid.
+
+A ViT whose head reads only the class token (``global_pool == "token"``) gives the
+patch tokens of ``forward_features`` a zero gradient (the final norm is per token),
+so Grad-CAM there would be blank.  For those the split is one block earlier: A is
+the input of the last transformer block (the tokens it attends over), as is usual
+for Grad-CAM on ViTs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..errors import UnsupportedModelError
+
+
+@dataclass
+class FeatureSplit:
+    """``head(features)`` gives the logits; ``to_grid`` turns a tensor laid out like ``features`` into (N, C, h, w)."""
+
+    features: torch.Tensor  # a leaf that requires grad, in the model's own layout
+    head: Callable[[torch.Tensor], torch.Tensor]
+    to_grid: Callable[[torch.Tensor], torch.Tensor]
+    layout: str  # "NCHW" | "NHWC" | "tokens"
+    where: str  # which tensor A is, for messages and docs
+
+
+def _token_grid(module: nn.Module, x: torch.Tensor, n_spatial: int) -> tuple[int, int]:
+    """(h, w) of the patch grid for ``n_spatial`` tokens of input ``x``."""
+    patch_embed = getattr(module, "patch_embed", None)
+    size = None
+    if patch_embed is not None and hasattr(patch_embed, "dynamic_feat_size"):
+        size = tuple(patch_embed.dynamic_feat_size(tuple(x.shape[-2:])))
+    elif patch_embed is not None and getattr(patch_embed, "grid_size", None) is not None:
+        size = tuple(patch_embed.grid_size)
+    if size is None or size[0] * size[1] != n_spatial:
+        side = math.isqrt(n_spatial)
+        if side * side != n_spatial:
+            raise UnsupportedModelError(
+                f"{type(module).__name__}: cannot arrange {n_spatial} tokens into a patch grid."
+            )
+        size = (side, side)
+    return int(size[0]), int(size[1])
+
+
+def _reads_only_prefix_tokens(module: nn.Module) -> bool:
+    from timm.models.vision_transformer import VisionTransformer
+
+    return (
+        isinstance(module, VisionTransformer)
+        and getattr(module, "attn_pool", None) is None
+        and module.global_pool == "token"
+        and len(module.blocks) >= 2
+    )
+
+
+def _vit_last_block_split(module: nn.Module, x: torch.Tensor) -> FeatureSplit:
+    n_prefix = module.num_prefix_tokens
+    # The input of the last block = the output of the one before it, with the prefix tokens kept apart.
+    ((spatial, prefix),) = module.forward_intermediates(
+        x, indices=[len(module.blocks) - 2], return_prefix_tokens=True, norm=False,
+        stop_early=True, output_fmt="NLC", intermediates_only=True,
+    )
+    tokens = torch.cat([prefix, spatial], dim=1).detach().requires_grad_(True)
+    h, w = _token_grid(module, x, spatial.shape[1])
+
+    def head(t: torch.Tensor) -> torch.Tensor:
+        return module.forward_head(module.norm(module.blocks[-1](t)))
+
+    def to_grid(t: torch.Tensor) -> torch.Tensor:
+        return t[:, n_prefix:].reshape(t.shape[0], h, w, -1).permute(0, 3, 1, 2)
+
+    return FeatureSplit(tokens, head, to_grid, "tokens", "input of the last transformer block")
+
+
+def split_features(module: nn.Module, x: torch.Tensor, *, for_gradients: bool = True) -> FeatureSplit:
+    """Run the model up to its last feature map A; A is a fresh leaf, so the graph above it is the head only.
+
+    ``for_gradients``: move A before the last ViT block where the head reads the class token only.
+    Call with grad enabled when the caller needs the graph (Grad-CAM).
+    """
+    if for_gradients and _reads_only_prefix_tokens(module):
+        return _vit_last_block_split(module, x)
+    features = module.forward_features(x)
+    if isinstance(features, (tuple, list)):
+        raise UnsupportedModelError(f"{type(module).__name__}.forward_features returns several tensors; no single feature map.")
+    features = features.detach().requires_grad_(True)
+    head = module.forward_head
+    if features.dim() == 4:
+        channels = getattr(module, "num_features", None)
+        channels_last = getattr(module, "output_fmt", "NCHW") == "NHWC" or (
+            channels is not None and features.shape[-1] == channels and features.shape[1] != channels
+        )
+        if channels_last:
+            return FeatureSplit(features, head, lambda t: t.permute(0, 3, 1, 2), "NHWC", "forward_features (NHWC)")
+        return FeatureSplit(features, head, lambda t: t, "NCHW", "forward_features")
+    if features.dim() == 3:
+        n_prefix = int(getattr(module, "num_prefix_tokens", 0) or 0)
+        h, w = _token_grid(module, x, features.shape[1] - n_prefix)
+
+        def to_grid(t: torch.Tensor) -> torch.Tensor:
+            return t[:, n_prefix:].reshape(t.shape[0], h, w, -1).permute(0, 3, 1, 2)
+
+        return FeatureSplit(features, head, to_grid, "tokens", "forward_features tokens")
+    raise UnsupportedModelError(
+        f"{type(module).__name__}.forward_features gives a tensor of shape {tuple(features.shape)}, not a spatial feature map."
+    )
