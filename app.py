@@ -1,0 +1,32 @@
+"""NetViz dashboard: ``streamlit run app.py``.
+
+The frame: page config, the sidebar (model + image, shared by all pages) and the
+navigation.  Each page in ``pages/`` is thin: widgets in, one netviz_core call,
+pictures out.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="NetViz", page_icon=":eye:", layout="wide", initial_sidebar_state="expanded")
+
+from netviz_app import sidebar  # noqa: E402  (after set_page_config)
+
+PAGES = [
+    st.Page("pages/1_classify_saliency.py", title="Classify & Saliency", icon=":material/image_search:",
+            url_path="classify", default=True),
+    st.Page("pages/2_fooling.py", title="Fooling", icon=":material/theater_comedy:", url_path="fooling"),
+    st.Page("pages/3_class_visualization.py", title="Class Visualization", icon=":material/palette:",
+            url_path="class_visualization"),
+    st.Page("pages/4_class_impressions.py", title="Class Impressions", icon=":material/blur_on:",
+            url_path="class_impressions"),
+    st.Page("pages/5_compare_backbones.py", title="Compare Backbones", icon=":material/compare:",
+            url_path="compare"),
+]
+
+page = st.navigation(PAGES)
+st.sidebar.title("NetViz")
+st.sidebar.caption("What a pretrained image classifier sees.")
+sidebar.draw()
+page.run()

@@ -1,0 +1,52 @@
+"""Models cached once per process and shared by every session.
+
+``load_model`` returns a frozen model (eval mode, no parameter gradients, no
+hooks), so one instance can serve all sessions at once; pages only read it.
+Uploaded weights files are written to a temporary file named by their SHA-256 and
+cached under that hash, so the same upload in two sessions loads once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from netviz_core.models import load_model
+
+#: Where uploaded weights files are written (one file per content hash).
+UPLOAD_DIR = Path(tempfile.gettempdir()) / "netviz-uploaded-weights"
+
+
+@st.cache_resource(show_spinner="Loading model...", max_entries=6)
+def cached_model(name: str, weights: str | None, _path: str | None = None):
+    """``load_model(name, weights)``; for uploads ``weights`` is ``'sha256:<hex>'`` and ``_path`` the file.
+
+    The cache key is (name, weights): the path is left out of the key because the
+    hash already identifies the file.  Errors (NetVizError) are not cached.
+    """
+    return load_model(name, _path if _path is not None else weights)
+
+
+def save_uploaded_weights(filename: str, data: bytes) -> tuple[str, str]:
+    """Write an uploaded weights file to a temp file; returns (cache key, path)."""
+    digest = hashlib.sha256(data).hexdigest()
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename or "weights").name)[:80] or "weights"
+    suffix = Path(stem).suffix.lower()
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    path = UPLOAD_DIR / f"{digest[:16]}-{stem if suffix else stem + '.bin'}"
+    if not path.exists() or path.stat().st_size != len(data):
+        fd, tmp = tempfile.mkstemp(dir=UPLOAD_DIR, suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    return f"sha256:{digest}", str(path)
+
+
+def model_from_upload(arch: str, filename: str, data: bytes):
+    key, path = save_uploaded_weights(filename, data)
+    return cached_model(arch, key, _path=path)

@@ -1,0 +1,153 @@
+"""The sidebar: which model, which image.  Drawn once per run by ``app.py``.
+
+Model: a bundled offline backbone, any timm name (weights from the hub), an
+uploaded weights file with its architecture name, or random weights (UNTRAINED).
+Image: a sample from ``assets/`` or an upload.  Every bad input is shown with
+``st.error`` (the core's message) and the pages get ``net``/``image`` of None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from netviz_core.errors import NetVizError
+from netviz_core.models import BUNDLED_MODELS, DEFAULT_MODEL
+
+from . import models
+from .media import digest
+from .state import Param, UrlState
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+SAMPLES = tuple(sorted(p.name for p in ASSETS.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")))
+UPLOAD = "(upload)"
+DEFAULT_SAMPLE = "chelsea.png" if "chelsea.png" in SAMPLES else (SAMPLES[0] if SAMPLES else UPLOAD)
+
+SOURCES = {
+    "bundled": "Bundled (offline)",
+    "hub": "Any timm name (hub)",
+    "file": "Uploaded weights file",
+    "random": "Random weights (untrained)",
+}
+
+
+@dataclass
+class Context:
+    """What the pages get: the model (or None), the image (or None), and cache keys."""
+
+    net: Any = None
+    model_key: str = ""
+    image: Any = None
+    image_name: str = ""
+    image_key: str = ""
+    model_error: str | None = None
+    image_error: str | None = None
+
+
+def model_state() -> UrlState:
+    return UrlState("sidebar").declare(
+        Param("src", "choice", "bundled", choices=tuple(SOURCES)),
+        Param("model", "choice", DEFAULT_MODEL, choices=BUNDLED_MODELS),
+        Param("arch", "text", "resnet18", max_len=80),
+        Param("image", "choice", DEFAULT_SAMPLE, choices=(*SAMPLES, UPLOAD)),
+    )
+
+
+def _load(name: str, weights: str | None):
+    """cached_model with hub failures remembered per session (a retry button clears them)."""
+    failures = st.session_state.setdefault("_netviz_model_failures", {})
+    key = f"{name}|{weights}"
+    if key in failures:
+        raise NetVizError(failures[key])
+    try:
+        return models.cached_model(name, weights), key
+    except NetVizError as exc:
+        failures[key] = str(exc)
+        raise
+
+
+def draw() -> Context:
+    """Draw the sidebar; returns the Context that pages read with ``context()``."""
+    state = model_state()
+    st.session_state["_netviz_sidebar_state"] = state
+    ctx = Context()
+    sb = st.sidebar
+    sb.header("Model")
+    src = state.radio("src", "Weights", container=sb, format_func=SOURCES.get)
+    try:
+        if src == "bundled":
+            name = state.selectbox("model", "Backbone", container=sb)
+            ctx.net, ctx.model_key = _load(name, None)
+        elif src in ("hub", "random"):
+            name = state.text("arch", "timm model name", container=sb,
+                              help="Any timm architecture, e.g. resnet50, vit_small_patch16_224.")
+            ctx.net, ctx.model_key = _load(name, "hub" if src == "hub" else "random")
+        else:
+            name = state.text("arch", "Architecture of the weights file", container=sb)
+            up = sb.file_uploader("Weights file (.safetensors, .pth, .pt, .bin)", key="sidebar.weights_file",
+                                  help="Loaded safely: safetensors, or torch.load(weights_only=True).")
+            if up is None:
+                ctx.model_error = "Upload a weights file, or choose another weights source."
+                sb.info(ctx.model_error)
+            else:
+                ctx.net = models.model_from_upload(name, up.name, up.getvalue())
+                ctx.model_key = f"{name}|sha256:{digest(up.getvalue())}"
+    except NetVizError as exc:
+        ctx.net, ctx.model_error = None, str(exc)
+        sb.error(str(exc))
+        failures = st.session_state.get("_netviz_model_failures", {})
+        if failures and sb.button("Retry loading", key="sidebar.retry"):
+            failures.clear()
+            st.rerun()
+    if ctx.net is not None:
+        if ctx.net.trained:
+            sb.caption(ctx.net.label)
+        else:
+            sb.warning(f"**UNTRAINED** - {ctx.net.label}")
+
+    sb.header("Image")
+    choice = state.selectbox("image", "Sample or upload", container=sb)
+    up = None
+    if choice == UPLOAD:
+        up = sb.file_uploader("Image file", key="sidebar.image_file", help="PNG, JPEG, GIF, BMP, TIFF, WebP; 20 MB at most.")
+        if up is None:
+            ctx.image_error = "Upload an image, or pick a sample."
+            sb.info(ctx.image_error)
+        else:
+            ctx.image, ctx.image_name, ctx.image_error = _open(up.getvalue(), up.name)
+    else:
+        ctx.image, ctx.image_name, ctx.image_error = _open((ASSETS / choice).read_bytes(), choice)
+    if ctx.image is not None:
+        ctx.image_key = digest(ctx.image)
+        sb.image(ctx.image, caption=f"{ctx.image_name} ({ctx.image.width}x{ctx.image.height})", width="stretch")
+    elif ctx.image_error and not (choice == UPLOAD and up is None):
+        sb.error(ctx.image_error)
+    st.session_state["_netviz_context"] = ctx
+    return ctx
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _decode(data: bytes, name: str):
+    from netviz_core.images import open_image
+
+    return open_image(data, name=name)
+
+
+def _open(data: bytes, name: str):
+    try:
+        return _decode(data, name), name, None
+    except NetVizError as exc:
+        return None, name, str(exc)
+
+
+def context() -> Context:
+    """The Context of this run (a page run without app.py gets an empty one)."""
+    return st.session_state.get("_netviz_context") or Context()
+
+
+def model_label(ctx: Context) -> str:
+    """The model's label for captions; untrained models say UNTRAINED in capitals."""
+    return ctx.net.label if ctx.net is not None else "no model"

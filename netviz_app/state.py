@@ -1,0 +1,231 @@
+"""A page's configuration mirrored in the URL, so that a view can be bookmarked or shared.
+
+Each page declares its parameters once (``Param`` specs with a range or choices);
+``UrlState.widget`` draws the Streamlit widget with its value taken, in order of
+precedence, from the live widget state, the URL (``st.query_params``) or the
+default.  Anything read from the URL is parsed defensively and clamped to the
+widget's range: a hostile URL can neither crash the app nor ask for a million
+iterations.  ``UrlState.sync`` writes the current values back to the URL.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import streamlit as st
+
+#: Longest query-parameter value that is even looked at.
+MAX_RAW = 200
+
+
+@dataclass(frozen=True)
+class Param:
+    """One URL-backed setting.
+
+    kind: "int" | "float" | "logfloat" | "choice" | "bool" | "text" | "multi".
+    For int/float: ``lo``/``hi`` bound the value.  A "logfloat" is one of the
+    log-spaced ``choices`` (URL values snap to the nearest).  For choice/multi: ``choices``.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple = ()
+    max_items: int = 3
+    min_items: int = 0
+    max_len: int = 80
+
+    def parse(self, raw: Any) -> Any:
+        """URL text -> a valid value, or raise ValueError."""
+        if isinstance(raw, (list, tuple)):
+            raw = raw[-1] if raw else ""
+        text = str(raw)[:MAX_RAW].strip()
+        if self.kind == "int":
+            v = float(text)
+            if not math.isfinite(v):
+                raise ValueError(text)
+            return int(min(max(round(v), self.lo), self.hi))
+        if self.kind == "float":
+            v = float(text)
+            if not math.isfinite(v):
+                raise ValueError(text)
+            return float(min(max(v, self.lo), self.hi))
+        if self.kind == "logfloat":  # snapped to the nearest of the log-spaced choices
+            v = float(text)
+            if not math.isfinite(v):
+                raise ValueError(text)
+            if v <= 0:
+                return self.choices[0]
+            return min(self.choices, key=lambda c: abs(math.log10(c) - math.log10(v)))
+        if self.kind == "bool":
+            low = text.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if self.kind == "choice":
+            for c in self.choices:
+                if str(c) == text:
+                    return c
+            raise ValueError(text)
+        if self.kind == "multi":
+            picked = []
+            for part in text.split(","):
+                for c in self.choices:
+                    if str(c) == part.strip() and c not in picked:
+                        picked.append(c)
+            if len(picked) < self.min_items:
+                raise ValueError(text)
+            return picked[: self.max_items]
+        if self.kind == "text":
+            return "".join(ch for ch in text if ch.isprintable())[: self.max_len]
+        raise ValueError(f"unknown kind {self.kind}")
+
+    def dump(self, value: Any) -> str:
+        if self.kind == "bool":
+            return "1" if value else "0"
+        if self.kind == "multi":
+            return ",".join(str(v) for v in value)
+        if self.kind in ("float", "logfloat"):
+            return f"{float(value):.6g}"
+        return str(value)
+
+    def valid(self, value: Any) -> bool:
+        """Whether ``value`` (e.g. live widget state) is within this parameter's range."""
+        if self.kind in ("int", "float"):
+            ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
+            return ok_type and math.isfinite(value) and self.lo <= value <= self.hi
+        if self.kind == "logfloat":
+            return value in self.choices
+        if self.kind == "bool":
+            return isinstance(value, bool)
+        if self.kind == "choice":
+            return value in self.choices
+        if self.kind == "multi":
+            return isinstance(value, list) and all(v in self.choices for v in value) and (
+                self.min_items <= len(value) <= self.max_items)
+        if self.kind == "text":
+            return isinstance(value, str) and len(value) <= self.max_len
+        return False
+
+
+@dataclass
+class UrlState:
+    """The URL-backed settings of one page; ``prefix`` keeps widget keys apart between pages."""
+
+    prefix: str
+    params: dict[str, Param] = field(default_factory=dict)
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}"
+
+    def declare(self, *params: Param) -> "UrlState":
+        for p in params:
+            self.params[p.name] = p
+            self._seed(p)
+        return self
+
+    def _seed(self, p: Param) -> None:
+        """Put the starting value in session state before the widget is drawn."""
+        key = self.key(p.name)
+        if key in st.session_state and p.valid(st.session_state[key]):
+            return
+        value = p.default
+        raw = st.query_params.get_all(p.name) if p.name in st.query_params else None
+        if raw:
+            try:
+                value = p.parse(raw)
+            except (ValueError, TypeError, OverflowError):
+                value = p.default
+        else:
+            saved = st.session_state.get("_netviz_saved", {}).get(key)
+            if saved is not None and p.valid(saved):
+                value = saved
+        st.session_state[key] = value
+
+    def get(self, name: str) -> Any:
+        return st.session_state[self.key(name)]
+
+    def set(self, name: str, value: Any) -> None:
+        """Set a value before its widget is drawn (e.g. from a preset's on_change callback)."""
+        p = self.params[name]
+        try:
+            value = p.parse(p.dump(value))
+        except (ValueError, TypeError, OverflowError):
+            value = p.default
+        st.session_state[self.key(name)] = value
+
+    def values(self) -> dict[str, Any]:
+        return {name: self.get(name) for name in self.params}
+
+    # -- widgets -----------------------------------------------------------------
+    def slider(self, name: str, label: str, *, step=None, fmt: str | None = None, container=st, **kw):
+        p = self.params[name]
+        lo, hi = (int(p.lo), int(p.hi)) if p.kind == "int" else (float(p.lo), float(p.hi))
+        return container.slider(label, lo, hi, step=step, format=fmt, key=self.key(name), **kw)
+
+    def log_slider(self, name: str, label: str, *, container=st, **kw) -> float:
+        """A positive float picked from log-spaced steps (a ``logfloat`` Param)."""
+        p = self.params[name]
+        return container.select_slider(label, options=list(p.choices), key=self.key(name),
+                                       format_func=lambda v: f"{v:.0e}" if v < 0.01 or v >= 1000 else f"{v:g}", **kw)
+
+    def selectbox(self, name: str, label: str, *, container=st, format_func: Callable = str, **kw):
+        p = self.params[name]
+        return container.selectbox(label, list(p.choices), key=self.key(name), format_func=format_func, **kw)
+
+    def radio(self, name: str, label: str, *, container=st, format_func: Callable = str, **kw):
+        p = self.params[name]
+        return container.radio(label, list(p.choices), key=self.key(name), format_func=format_func, **kw)
+
+    def multiselect(self, name: str, label: str, *, container=st, **kw):
+        p = self.params[name]
+        return container.multiselect(label, list(p.choices), key=self.key(name), max_selections=p.max_items, **kw)
+
+    def toggle(self, name: str, label: str, *, container=st, **kw) -> bool:
+        return container.toggle(label, key=self.key(name), **kw)
+
+    def number(self, name: str, label: str, *, container=st, step=None, fmt: str | None = None, **kw):
+        p = self.params[name]
+        lo, hi = (int(p.lo), int(p.hi)) if p.kind == "int" else (float(p.lo), float(p.hi))
+        return container.number_input(label, lo, hi, step=step, format=fmt, key=self.key(name), **kw)
+
+    def text(self, name: str, label: str, *, container=st, **kw) -> str:
+        p = self.params[name]
+        return container.text_input(label, key=self.key(name), max_chars=p.max_len, **kw)
+
+    # -- URL ----------------------------------------------------------------------
+    def sync(self, extra: "UrlState | Sequence[UrlState]" = ()) -> None:
+        """Write this page's values (and ``extra`` states', e.g. the sidebar's) to the URL."""
+        states = [self, *([extra] if isinstance(extra, UrlState) else extra)]
+        wanted: dict[str, str] = {}
+        saved = st.session_state.setdefault("_netviz_saved", {})
+        for s in states:
+            for name, p in s.params.items():
+                value = s.get(name)
+                saved[s.key(name)] = value
+                wanted[name] = p.dump(value)
+        current = {k: st.query_params.get(k) for k in st.query_params}
+        if current != wanted:
+            st.query_params.from_dict(wanted)
+
+
+def sidebar_state() -> UrlState | None:
+    """The sidebar's UrlState of this run (set by ``sidebar.draw``)."""
+    return st.session_state.get("_netviz_sidebar_state")
+
+
+def log_steps(lo_exp: int, hi_exp: int, mantissas: Sequence[float] = (1, 2, 5)) -> tuple[float, ...]:
+    """1e-6, 2e-6, 5e-6, 1e-5 ... up to 10**hi_exp: the steps of a log-scale slider."""
+    out = []
+    for e in range(lo_exp, hi_exp + 1):
+        for m in mantissas:
+            v = float(f"{m}e{e}")
+            if v <= 10**hi_exp * 1.0000001:
+                out.append(v)
+    return tuple(out)

@@ -1,0 +1,72 @@
+"""The frame (sidebar, navigation) and the Classify & Saliency page, through AppTest."""
+
+from __future__ import annotations
+
+from .conftest import TIMEOUT, assert_ok, open_app
+
+PAGE = "pages/1_classify_saliency.py"
+QUICK = {"methods": "vanilla,cam"}  # two cheap methods: keep the CPU time short
+
+
+def test_classify_sample_shows_top5_and_saliency():
+    at = open_app(PAGE, QUICK)
+    assert_ok(at)
+    assert not at.error, [e.value for e in at.error]
+    df = at.dataframe[0].value
+    assert len(df) == 5
+    assert "tabby" in " ".join(df["class"]).lower() or "cat" in " ".join(df["class"]).lower()
+    # the input image and one overlay per method
+    assert len(at.main.image) >= 3
+    assert any("ImageNet weights" in c.value for c in at.caption)
+
+    # drive the widgets: another class, opacity, the box threshold
+    at.selectbox(key="cls.cls").set_value(281).run(timeout=TIMEOUT)
+    at.slider(key="cls.opacity").set_value(0.8).run(timeout=TIMEOUT)
+    at.slider(key="cls.thr").set_value(0.5).run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert any("281" in c.value for c in at.caption)
+    assert at.query_params["cls"] == ["281"] or at.query_params["cls"] == "281"
+
+
+def test_upload_image_and_bad_upload(png_upload):
+    at = open_app(PAGE, QUICK)
+    at.selectbox(key="sidebar.image").set_value("(upload)").run(timeout=TIMEOUT)
+    assert_ok(at)
+    at.file_uploader(key="sidebar.image_file").set_value(("cup.png", png_upload, "image/png")).run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert not at.error
+    assert len(at.dataframe[0].value) == 5
+
+    at.file_uploader(key="sidebar.image_file").set_value(("notes.txt", b"hello, not an image", "text/plain"))
+    at.run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert any("not an image" in e.value for e in at.sidebar.error)
+
+
+def test_hostile_url_is_clamped():
+    at = open_app(PAGE, {"methods": "vanilla,evil", "opacity": "1e308", "cls": "99999999", "thr": "nan",
+                         "src": "<script>", "image": "../../etc/passwd"})
+    assert_ok(at)
+    assert at.slider(key="cls.opacity").value == 1.0
+    assert at.selectbox(key="cls.cls").value == 999
+    assert at.slider(key="cls.thr").value == 0.3
+    assert at.multiselect(key="cls.methods").value == ["vanilla"]
+
+
+def test_unknown_model_and_bad_weights_show_errors():
+    at = open_app(PAGE, {"src": "hub", "arch": "no_such_net", **QUICK})
+    assert_ok(at)
+    assert any("Unknown model" in e.value for e in at.sidebar.error)
+    at.radio(key="sidebar.src").set_value("file").run(timeout=TIMEOUT)
+    at.text_input(key="sidebar.arch").set_value("tf_efficientnet_lite0").run(timeout=TIMEOUT)
+    at.file_uploader(key="sidebar.weights_file").set_value(("w.pth", b"\x80\x04not a pickle", "application/octet-stream"))
+    at.run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert at.sidebar.error, "a bad weights file must show an error"
+
+
+def test_untrained_model_is_labelled():
+    at = open_app(PAGE, {"src": "random", "arch": "resnet18", **QUICK})
+    assert_ok(at)
+    assert any("UNTRAINED" in w.value for w in at.sidebar.warning)
+    assert any("UNTRAINED" in c.value for c in at.caption)
