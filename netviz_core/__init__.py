@@ -33,6 +33,12 @@ _EXPORTS = {
     "NetVizError": "errors",
     "saliency": "saliency",
     "localize": "saliency",
+    "fool": "fooling",
+    "fool_batch": "fooling",
+    "fooling_frames": "fooling",
+    "fooling_results": "fooling",
+    "FoolingFrame": "fooling",
+    "FoolingResult": "fooling",
 }
 
 
@@ -59,5 +65,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .classes import find_classes, imagenet_class_names, resolve_class
     from .classify import Classification, classify
     from .errors import NetVizError
+    from .fooling import FoolingFrame, FoolingResult, fool, fool_batch, fooling_frames, fooling_results
     from .images import ImageGeometry, deprocess, deprocess_batch, open_image, preprocess, preprocess_with_geometry
     from .models import BUNDLED_MODELS, DEFAULT_MODEL, LoadedModel, load_model, load_model_cached

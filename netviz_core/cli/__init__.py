@@ -13,7 +13,7 @@ import sys
 
 from ..errors import NetVizError
 
-SUBCOMMANDS = ("classify", "saliency")
+SUBCOMMANDS = ("classify", "saliency", "fool")
 
 
 def build_parser() -> argparse.ArgumentParser:
