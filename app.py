@@ -1,8 +1,12 @@
 """NetViz dashboard: ``streamlit run app.py``.
 
 The frame: page config, the sidebar (model + image, shared by all pages) and the
-navigation.  Each page in ``pages/`` is thin: widgets in, one netviz_core call,
+navigation.  Each page in ``app_pages/`` is thin: widgets in, one netviz_core call,
 pictures out.
+
+The pages live in ``app_pages/``, not ``pages/``: when a ``pages/`` folder sits next
+to the main script, Streamlit's first run in a process (and every AppTest run) uses
+the legacy multipage mode, which runs a page file directly, without this frame.
 """
 
 from __future__ import annotations
@@ -14,14 +18,14 @@ st.set_page_config(page_title="NetViz", page_icon=":eye:", layout="wide", initia
 from netviz_app import sidebar  # noqa: E402  (after set_page_config)
 
 PAGES = [
-    st.Page("pages/1_classify_saliency.py", title="Classify & Saliency", icon=":material/image_search:",
+    st.Page("app_pages/1_classify_saliency.py", title="Classify & Saliency", icon=":material/image_search:",
             url_path="classify", default=True),
-    st.Page("pages/2_fooling.py", title="Fooling", icon=":material/theater_comedy:", url_path="fooling"),
-    st.Page("pages/3_class_visualization.py", title="Class Visualization", icon=":material/palette:",
+    st.Page("app_pages/2_fooling.py", title="Fooling", icon=":material/theater_comedy:", url_path="fooling"),
+    st.Page("app_pages/3_class_visualization.py", title="Class Visualization", icon=":material/palette:",
             url_path="class_visualization"),
-    st.Page("pages/4_class_impressions.py", title="Class Impressions", icon=":material/blur_on:",
+    st.Page("app_pages/4_class_impressions.py", title="Class Impressions", icon=":material/blur_on:",
             url_path="class_impressions"),
-    st.Page("pages/5_compare_backbones.py", title="Compare Backbones", icon=":material/compare:",
+    st.Page("app_pages/5_compare_backbones.py", title="Compare Backbones", icon=":material/compare:",
             url_path="compare"),
 ]
 

@@ -1,4 +1,4 @@
-"""Streamlit helpers shared by the NetViz dashboard pages (``app.py`` + ``pages/``).
+"""Streamlit helpers shared by the NetViz dashboard pages (``app.py`` + ``app_pages/``).
 
 netviz_core never imports streamlit; everything that does lives here:
 

@@ -13,7 +13,7 @@ APP = ROOT / "app.py"
 TIMEOUT = 300
 
 
-DEFAULT_PAGE = "pages/1_classify_saliency.py"
+DEFAULT_PAGE = "app_pages/1_classify_saliency.py"
 
 
 def open_app(page: str = DEFAULT_PAGE, query: dict | None = None, timeout: float = TIMEOUT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .conftest import TIMEOUT, assert_ok, open_app
 
-PAGE = "pages/1_classify_saliency.py"
+PAGE = "app_pages/1_classify_saliency.py"
 QUICK = {"methods": "vanilla,cam"}  # two cheap methods: keep the CPU time short
 
 

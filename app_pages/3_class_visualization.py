@@ -1,0 +1,169 @@
+"""Class Visualization: the image the model scores highest for a class, evolving live."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from netviz_app import live, sidebar
+from netviz_app.charts import score_curve
+from netviz_app.media import gif_bytes, jpeg_bytes, png_bytes
+from netviz_app.state import Param, UrlState, log_steps, sidebar_state
+from netviz_core.classvis import INITS, OBJECTIVES, PRESETS, ClassVisRun, settings_for, upscale
+from netviz_core.errors import NetVizError
+from netviz_core.images import to_uint8
+
+st.title("Class Visualization")
+st.caption("I* = argmax_I S_c(I) - λ‖I‖²  (Simonyan et al.; CS231n's jitter, clamp and periodic blur).")
+ctx = sidebar.context()
+if ctx.net is None:
+    st.info("Pick a model in the sidebar.")
+    st.stop()
+net = ctx.net
+PREFIX = "cv"
+CUSTOM = "custom"
+base = PRESETS["cs231n"]
+
+state = UrlState(PREFIX).declare(
+    Param("cls", "int", 76 if net.num_classes > 76 else 0, lo=0, hi=net.num_classes - 1),
+    Param("preset", "choice", "cs231n", choices=(*PRESETS, CUSTOM)),
+    Param("lam", "logfloat", base["l2_weight"], choices=log_steps(-6, 0)),
+    Param("blur_every", "int", base["blur_every"], lo=0, hi=50),
+    Param("blur_sigma", "float", base["blur_sigma"], lo=0.0, hi=3.0),
+    Param("jitter", "int", base["jitter"], lo=0, hi=32),
+    Param("lr", "logfloat", base["lr"], choices=log_steps(-1, 3, (1, 2, 2.5, 5))),
+    Param("iters", "int", base["iterations"], lo=1, hi=500),
+    Param("objective", "choice", base["objective"], choices=OBJECTIVES),
+    Param("init", "choice", base["init"], choices=INITS),
+    Param("seed", "int", 0, lo=0, hi=2**31 - 1),
+)
+FIELDS = {"lam": "l2_weight", "blur_every": "blur_every", "blur_sigma": "blur_sigma", "jitter": "jitter", "lr": "lr",
+          "iters": "iterations", "objective": "objective", "init": "init"}
+
+
+def apply_preset() -> None:
+    preset = state.get("preset")
+    if preset in PRESETS:
+        for param, field in FIELDS.items():
+            state.set(param, PRESETS[preset][field])
+
+
+names = net.class_names
+top = st.columns([3, 2, 2])
+top[0].selectbox("Class (type to search)", list(range(net.num_classes)), key=state.key("cls"),
+                 format_func=lambda i: f"{i}: {names[i]}")
+state.selectbox("preset", "Paper preset", container=top[1], on_change=apply_preset,
+                help="cs231n: the assignment's settings; simonyan: L2 only, from the mean image.")
+start, stop = live.buttons(PREFIX, container=top[2])
+
+with st.expander("Settings", expanded=True):
+    c = st.columns(4)
+    state.log_slider("lam", "λ (L2 weight, log scale)", container=c[0])
+    state.log_slider("lr", "Learning rate (log scale)", container=c[0])
+    state.slider("iters", "Iterations", container=c[1])
+    state.slider("jitter", "Jitter (pixels)", container=c[1])
+    state.slider("blur_every", "Blur every (steps, 0 = never)", container=c[2])
+    state.slider("blur_sigma", "Blur σ (pixels)", step=0.05, container=c[2])
+    state.radio("objective", "Objective", container=c[3], horizontal=True,
+                format_func={"logit": "score S_c", "posterior": "log P_c"}.get)
+    state.radio("init", "Start", container=c[3], horizontal=True, format_func={"noise": "noise", "mean": "mean image"}.get)
+    state.number("seed", "Seed", container=c[3], step=1)
+state.sync(sidebar_state())
+
+values = {field: state.get(param) for param, field in FIELDS.items()}
+preset = state.get("preset")
+if preset in PRESETS and any(PRESETS[preset][f] != v for f, v in values.items()):
+    preset = None  # the sliders moved away from the preset: record the values only
+try:
+    settings = settings_for(None, seed=int(state.get("seed")), **values)
+except NetVizError as exc:
+    st.error(str(exc))
+    st.stop()
+if preset in PRESETS:
+    from dataclasses import replace
+
+    settings = replace(settings, preset=preset)
+target = int(state.get("cls"))
+config = (ctx.model_key, target, settings.to_json())
+
+st.caption(f"**{target}: {names[target]}** - {net.label}")
+left, right = st.columns([1, 1])
+image_slot, chart_slot = left.empty(), right.empty()
+status_slot = st.empty()
+DISPLAY = 448
+
+
+def draw(run: live.LiveRun) -> None:
+    step = run.steps[-1] if run.steps else 0
+    image_slot.image(jpeg_bytes(upscale(_pil(run.pictures[-1]), DISPLAY)), caption=f"step {step}", width=DISPLAY)
+    chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}), key=f"cv_chart_live_{run.drawn}")
+    rate = run.seen / max(run.elapsed, 1e-6)
+    s, p = run.history[-1]
+    status_slot.caption(f"running: step {len(run.history) - 1}/{settings.iterations}, S_c {s:.2f}, "
+                        f"P {p:.1%}, {rate:.1f} steps/s")
+
+
+def _pil(arr):
+    from netviz_app.media import as_pil
+
+    return as_pil(arr)
+
+
+if live.decide(PREFIX, config, start, stop):
+    try:
+        job = ClassVisRun(net, [target], settings)
+    except NetVizError as exc:
+        st.error(str(exc))
+        st.stop()
+    run = live.begin(PREFIX, config, job)
+    keep = live.keep_every(settings.iterations)
+
+    def record(run: live.LiveRun, frame) -> None:
+        run.history.append((float(frame.scores[0]), float(frame.probabilities[0])))
+        if frame.step % keep == 0 or frame.final:
+            run.steps.append(frame.step)
+            run.pictures.append(to_uint8(net, frame.images[:1])[0])
+
+    live.drive(run, job.frames(), record, draw, max_fps=8, on_error=NetVizError)
+
+run = live.current(PREFIX)
+if run is None:
+    image_slot.info("Press **Start**: the image evolves here while the optimiser runs. "
+                    "Changing a setting during a run restarts it; Stop keeps the frames so far.")
+    st.stop()
+if run.error:
+    st.error(run.error)
+if not run.pictures:
+    st.stop()
+if run.result is None and run.job is not None and run.job.last is not None:
+    try:
+        run.result = run.job.result()
+    except NetVizError as exc:
+        st.error(str(exc))
+
+# After the run: a scrubber over the saved frames, the score curve, downloads.
+steps = run.steps
+pick = st.select_slider("Scrub through the saved frames (step)", options=steps, value=steps[-1],
+                        key=f"{PREFIX}.scrub") if len(steps) > 1 else steps[0]
+i = steps.index(pick)
+image_slot.image(upscale(_pil(run.pictures[i]), DISPLAY), caption=f"step {pick}", width=DISPLAY)
+chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}, marker_step=pick), key="cv_chart_after")
+res = run.result
+what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
+if res is not None:
+    pred = res.predictions[0]
+    status_slot.caption(
+        f"{what} after {res.steps} steps in {res.elapsed_s:.1f} s - S_c {res.scores[0]:.2f}, "
+        f"P {res.probabilities[0]:.1%} (as 8-bit PNG {res.probabilities_8bit[0]:.1%}), "
+        f"predicted {pred}: {names[pred]} - {res.model_label}"
+    )
+    d = st.columns(3)
+    d[0].download_button("PNG (final image)", png_bytes(res.images[0]), file_name=f"classvis_{target}.png",
+                         mime="image/png", on_click="ignore", key="cv.dl_png")
+    d[1].download_button("GIF (evolution)", res.gif_bytes(0), file_name=f"classvis_{target}.gif", mime="image/gif",
+                         on_click="ignore", key="cv.dl_gif")
+    d[2].download_button("PNG (this frame)", png_bytes(run.pictures[i]), file_name=f"classvis_{target}_step{pick}.png",
+                         mime="image/png", on_click="ignore", key="cv.dl_frame")
+else:
+    status_slot.caption(f"{what} after {len(run.history) - 1} steps")
+    st.download_button("GIF (evolution)", gif_bytes(run.pictures), file_name=f"classvis_{target}.gif",
+                       mime="image/gif", on_click="ignore", key="cv.dl_gif")
