@@ -1,0 +1,134 @@
+"""The live view of a running optimisation: throttled drawing, Start/Stop, a clean stop.
+
+How it works with Streamlit's execution model:
+
+* The page calls ``decide(...)`` with its current configuration.  A run starts when
+  Start is pressed, or when the configuration changed while the page is *armed*
+  (a run was started and not stopped): changing a slider reruns the script, which
+  interrupts the loop of the old run, and the new configuration starts a new one.
+* Stop is an ordinary button: its click reruns the script, which interrupts the loop
+  at its next draw; ``decide`` then marks the run stopped and disarms the page.
+* ``drive`` iterates the core's frame generator in the script thread and calls the
+  page's ``draw`` at most ``max_fps`` times per second (frames in between are only
+  recorded), so the optimiser is never held up by the browser.  Everything recorded
+  lives in a ``LiveRun`` in ``st.session_state``: after a stop (or an interruption)
+  the frames produced so far are still there for the scrubber.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import streamlit as st
+
+RUNNING, DONE, STOPPED, FAILED = "running", "done", "stopped", "failed"
+
+
+@dataclass
+class LiveRun:
+    """One run of a page, kept in session state."""
+
+    config: Any
+    status: str = RUNNING
+    job: Any = None  # the core's run object (e.g. a ClassVisRun), for its result after a stop
+    last: Any = None  # the last frame seen
+    steps: list[int] = field(default_factory=list)  # the step of each kept picture
+    pictures: list[Any] = field(default_factory=list)  # kept pictures (uint8 arrays), for the scrubber
+    history: list[Any] = field(default_factory=list)  # per-step numbers, for the charts
+    result: Any = None
+    error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    drawn: int = 0  # how many times the live view was drawn
+    seen: int = 0  # how many frames the optimiser produced
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _key(prefix: str, what: str) -> str:
+    return f"{prefix}.live.{what}"
+
+
+def current(prefix: str) -> LiveRun | None:
+    return st.session_state.get(_key(prefix, "run"))
+
+
+def buttons(prefix: str, container=st, start_label: str = "Start", disabled: bool = False) -> tuple[bool, bool]:
+    """Start and Stop buttons side by side; returns (start, stop) clicks."""
+    c1, c2 = container.columns(2)
+    start = c1.button(start_label, key=_key(prefix, "start"), type="primary", disabled=disabled, width="stretch")
+    stop = c2.button("Stop", key=_key(prefix, "stop"), width="stretch")
+    return start, stop
+
+
+def decide(prefix: str, config: Any, start: bool, stop: bool) -> bool:
+    """Whether this script run should start a new optimisation for ``config``."""
+    run = current(prefix)
+    armed_key = _key(prefix, "armed")
+    if stop:
+        st.session_state[armed_key] = False
+        if run is not None and run.status == RUNNING:
+            run.status = STOPPED
+        return False
+    if start:
+        st.session_state[armed_key] = True
+        return True
+    if st.session_state.get(armed_key) and (run is None or run.config != config):
+        return True
+    if run is not None and run.status == RUNNING:  # interrupted by a rerun that changed nothing of ours
+        run.status = STOPPED
+    return False
+
+
+def begin(prefix: str, config: Any, job: Any = None) -> LiveRun:
+    run = LiveRun(config=config, job=job)
+    st.session_state[_key(prefix, "run")] = run
+    return run
+
+
+def drive(
+    run: LiveRun,
+    frames: Iterable,
+    record: Callable[[LiveRun, Any], None],
+    draw: Callable[[LiveRun], None],
+    *,
+    max_fps: float = 8.0,
+    on_error: type[BaseException] | tuple = (),
+) -> LiveRun:
+    """Iterate ``frames``; ``record(run, frame)`` every frame, ``draw(run)`` at most ``max_fps``/s.
+
+    The first and the final frame (``frame.final``) are always drawn; ``run.drawn``
+    counts the draws (unique keys for elements redrawn in one script run).
+
+    An exception listed in ``on_error`` (e.g. NetVizError) marks the run failed with
+    its message; Streamlit's own rerun/stop exceptions pass through (the loop is
+    interrupted and the frames so far stay in ``run``).
+    """
+    interval = 1.0 / max_fps
+    last_draw = 0.0
+    try:
+        for frame in frames:
+            run.last = frame
+            run.seen += 1
+            record(run, frame)
+            now = time.monotonic()
+            if now - last_draw >= interval or run.seen == 1 or getattr(frame, "final", False):
+                run.drawn += 1
+                draw(run)
+                last_draw = time.monotonic()
+        run.status = DONE
+    except on_error as exc:  # type: ignore[misc]
+        run.status, run.error = FAILED, str(exc)
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()
+    return run
+
+
+def keep_every(iterations: int, budget: int = 150) -> int:
+    """Keep every k-th picture so that a run keeps at most ~``budget`` of them (memory per session)."""
+    return max(1, -(-int(iterations) // budget))

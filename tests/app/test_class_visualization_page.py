@@ -1,0 +1,56 @@
+"""Class Visualization page: a short run shows an image and a score chart; Stop; URL clamping."""
+
+from __future__ import annotations
+
+from .conftest import TIMEOUT, assert_ok, open_app
+
+PAGE = "app_pages/3_class_visualization.py"
+
+
+def plotly_charts(at):
+    return at.get("plotly_chart")
+
+
+def test_short_run_shows_image_and_score_chart():
+    at = open_app(PAGE, {"iters": "3", "cls": "76", "jitter": "4"})
+    assert_ok(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.slider(key="cv.iters").value == 3
+    at.button(key="cv.live.start").click().run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.main.image) >= 1
+    assert len(plotly_charts(at)) >= 1
+    assert any("finished after 3 steps" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert at.query_params["iters"] in ("3", ["3"])
+
+    # drive the widgets: the scrubber, then a slider change starts a new run (the page stays armed)
+    at.select_slider(key="cv.scrub").set_value(0).run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert at.select_slider(key="cv.scrub").value == 0
+    at.slider(key="cv.jitter").set_value(2).run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert any("finished after 3 steps" in c.value for c in at.caption)
+    assert {"PNG (final image)", "GIF (evolution)"} <= {d.label for d in at.get("download_button")}
+
+    # Stop disarms: the frames stay, a further change does not start a run
+    at.button(key="cv.live.stop").click().run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert len(at.main.image) >= 1
+
+
+def test_preset_and_hostile_url():
+    at = open_app(PAGE, {"iters": "1e12", "lam": "-5", "lr": "inf", "blur_sigma": "99", "blur_every": "1e400", "seed": "-3",
+                         "objective": "DROP TABLE", "preset": "simonyan"})
+    assert_ok(at)
+    assert at.slider(key="cv.iters").value == 500
+    assert at.select_slider(key="cv.lam").value == 1e-6
+    assert at.select_slider(key="cv.lr").value == 25.0  # non-finite: the default
+    assert at.slider(key="cv.blur_sigma").value == 3.0
+    assert at.slider(key="cv.blur_every").value == 10
+    assert at.radio(key="cv.objective").value == "logit"
+    assert at.number_input(key="cv.seed").value == 0
+    at.selectbox(key="cv.preset").set_value("cs231n").run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert at.slider(key="cv.iters").value == 100
+    assert at.slider(key="cv.jitter").value == 16
