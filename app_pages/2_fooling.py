@@ -1,4 +1,123 @@
+"""Fooling: a small change to the image that makes the model see a class of your choice."""
+
+from __future__ import annotations
+
 import streamlit as st
 
-st.title("2_fooling")
-st.info("coming")
+from netviz_app import live, sidebar
+from netviz_app.charts import score_curve
+from netviz_app.media import jpeg_bytes, png_bytes
+from netviz_app.state import Param, UrlState, sidebar_state
+from netviz_core.errors import NetVizError
+from netviz_core.fooling import DEFAULT_LR, DEFAULT_MAGNIFY, DEFAULT_MAX_ITER, fooling_frames, fooling_results
+from netviz_core.images import preprocess, to_uint8
+
+st.title("Fooling images")
+st.caption("Gradient ascent on the target's score from your image until the model predicts it; "
+           "then repaired on the 8-bit grid, so the downloaded PNG still fools.")
+ctx = sidebar.context()
+if ctx.net is None or ctx.image is None:
+    st.info("Pick a model and an image in the sidebar.")
+    st.stop()
+net = ctx.net
+PREFIX = "fool"
+MODES = {"normalized": "normalised step (lr)", "linf": "L∞-bounded (ε)"}
+
+state = UrlState(PREFIX).declare(
+    Param("target", "int", 6 if net.num_classes > 6 else 0, lo=0, hi=net.num_classes - 1),
+    Param("mode", "choice", "normalized", choices=tuple(MODES)),
+    Param("lr", "float", DEFAULT_LR, lo=0.05, hi=10.0),
+    Param("eps", "float", 8.0, lo=1.0, hi=64.0),
+    Param("step", "float", 1.0, lo=0.25, hi=16.0),
+    Param("iters", "int", DEFAULT_MAX_ITER, lo=1, hi=500),
+    Param("magnify", "float", DEFAULT_MAGNIFY, lo=1.0, hi=50.0),
+)
+names = net.class_names
+top = st.columns([3, 2])
+top[0].selectbox("Target class (type to search)", list(range(net.num_classes)), key=state.key("target"),
+                 format_func=lambda i: f"{i}: {names[i]}")
+start, stop = live.buttons(PREFIX, container=top[1], start_label="Fool it")
+c = st.columns(4)
+mode = state.radio("mode", "Method", container=c[0], format_func=MODES.get)
+if mode == "normalized":
+    state.slider("lr", "Learning rate (step length)", step=0.05, container=c[1])
+else:
+    state.slider("eps", "ε (0-255 pixel units)", step=0.5, container=c[1])
+    state.slider("step", "Sign step (0-255 units)", step=0.25, container=c[1])
+state.slider("iters", "Max iterations", container=c[2])
+state.slider("magnify", "Magnify the difference ×", step=1.0, container=c[3])
+state.sync(sidebar_state())
+
+target = int(state.get("target"))
+iters = int(state.get("iters"))
+kwargs = dict(lr=float(state.get("lr")), max_iter=iters)
+if mode == "linf":
+    kwargs.update(linf=float(state.get("eps")), step_size=float(state.get("step")))
+config = (ctx.model_key, ctx.image_key, target, tuple(sorted(kwargs.items())))
+
+st.caption(f"Target **{target}: {names[target]}** - {net.label}")
+cols = st.columns(3)
+original_slot, fooled_slot, diff_slot = (col.empty() for col in cols)
+progress_slot, chart_slot = st.empty(), st.empty()
+original_slot.image(to_uint8(net, preprocess(net, ctx.image))[0], caption="original (model input)", width="stretch")
+
+
+def draw(run: live.LiveRun) -> None:
+    frame = run.last
+    p = run.history[-1]
+    fooled_slot.image(jpeg_bytes(run.pictures[-1]), caption=f"step {frame.step} ({frame.phase})", width="stretch")
+    progress_slot.progress(min(1.0, (frame.step + 1) / (iters + 1)),
+                           text=f"step {frame.step}/{iters} ({frame.phase}): P({names[target].split(',')[0]}) = {p:.1%}")
+
+
+if live.decide(PREFIX, config, start, stop):
+    run = live.begin(PREFIX, config)
+
+    def record(run: live.LiveRun, frame) -> None:
+        run.history.append(float(frame.probabilities[0]))
+        run.pictures[:] = [to_uint8(net, frame.images[:1])[0]]
+
+    try:
+        frames = fooling_frames(net, ctx.image, target, **kwargs)
+    except NetVizError as exc:
+        st.error(str(exc))
+        st.stop()
+    live.drive(run, frames, record, draw, max_fps=8, on_error=NetVizError)
+
+run = live.current(PREFIX)
+if run is None:
+    fooled_slot.info("Press **Fool it**.")
+    st.stop()
+if run.error:
+    st.error(run.error)
+if run.last is None:
+    st.stop()
+if run.result is None:
+    try:
+        run.result = fooling_results(net, run.last, magnify=float(state.get("magnify")))[0]
+    except NetVizError as exc:
+        st.error(str(exc))
+        st.stop()
+res = run.result
+if res.magnify != float(state.get("magnify")):  # only the picture of the difference changes: no new run
+    res = run.result = fooling_results(net, run.last, magnify=float(state.get("magnify")))[0]
+
+fooled_slot.image(res.fooling_picture, caption=f"fooled: predicted {res.predicted_class}: {res.predicted_name}",
+                  width="stretch")
+diff_slot.image(res.difference_picture, caption=f"difference ×{res.magnify:g} (grey = no change)", width="stretch")
+what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
+verdict = "fools the model" if res.success else "does not fool the model (yet)"
+progress_slot.caption(f"{what}: the 8-bit image {verdict} - {net.label}")
+m = st.columns(5)
+m[0].metric("Iterations", res.iterations, help=f"{res.quantized_steps} of them on the 8-bit grid")
+m[1].metric(f"P(target) {names[target].split(',')[0]}", f"{res.target_probability_after:.1%}",
+            f"{(res.target_probability_after - res.target_probability_before) * 100:+.1f} pts")
+m[2].metric(f"P(original) {res.original_name.split(',')[0]}", f"{res.original_probability_after:.1%}",
+            f"{(res.original_probability_after - res.original_probability_before) * 100:+.1f} pts")
+m[3].metric("L2 of the change", f"{res.l2:.1f}", help="0-255 pixel units")
+m[4].metric("L∞ of the change", f"{res.linf:.0f}", help="0-255 pixel units")
+if len(run.history) > 1:
+    chart_slot.plotly_chart(score_curve({"P(target)": run.history}, title="target probability", y_title="P"),
+                            key="fool_chart")
+st.download_button("PNG (the fooling image: still fools when reloaded)", png_bytes(res.fooling_picture),
+                   file_name=f"fooling_{target}.png", mime="image/png", on_click="ignore", key="fool.dl_png")

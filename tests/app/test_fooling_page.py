@@ -1,0 +1,34 @@
+"""Fooling page: pick a target, run a few steps, see original / fooled / difference and the numbers."""
+
+from __future__ import annotations
+
+from .conftest import TIMEOUT, assert_ok, open_app
+
+PAGE = "app_pages/2_fooling.py"
+
+
+def test_fooling_run_shows_three_pictures_and_numbers():
+    at = open_app(PAGE, {"target": "6", "iters": "60"})
+    assert_ok(at)
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="fool.live.start").click().run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.main.image) >= 3  # original, fooled, difference
+    labels = {m.label for m in at.metric}
+    assert "Iterations" in labels and "L2 of the change" in labels
+    dl = [d for d in at.get("download_button") if d.label.startswith("PNG")]
+    assert dl
+    # the magnification slider redraws the difference without a new run
+    at.slider(key="fool.magnify").set_value(20.0).run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert len(at.main.image) >= 3
+    assert any("the 8-bit image fools the model" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_linf_mode_and_hostile_url():
+    at = open_app(PAGE, {"mode": "linf", "eps": "1e9", "target": "-4", "iters": "0x10"})
+    assert_ok(at)
+    assert at.slider(key="fool.eps").value == 64.0
+    assert at.selectbox(key="fool.target").value == 0
+    assert at.slider(key="fool.iters").value == 100
