@@ -39,6 +39,12 @@ _EXPORTS = {
     "fooling_results": "fooling",
     "FoolingFrame": "fooling",
     "FoolingResult": "fooling",
+    "class_visualization": "classvis",
+    "class_visualization_frames": "classvis",
+    "ClassVisRun": "classvis",
+    "ClassVisResult": "classvis",
+    "ClassVisSettings": "classvis",
+    "transfer_scores": "classvis",
 }
 
 
@@ -64,6 +70,8 @@ def __dir__():
 if TYPE_CHECKING:  # pragma: no cover
     from .classes import find_classes, imagenet_class_names, resolve_class
     from .classify import Classification, classify
+    from .classvis import (ClassVisResult, ClassVisRun, ClassVisSettings, class_visualization,
+                           class_visualization_frames, transfer_scores)
     from .errors import NetVizError
     from .fooling import FoolingFrame, FoolingResult, fool, fool_batch, fooling_frames, fooling_results
     from .images import ImageGeometry, deprocess, deprocess_batch, open_image, preprocess, preprocess_with_geometry
