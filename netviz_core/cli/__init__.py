@@ -13,7 +13,7 @@ import sys
 
 from ..errors import NetVizError
 
-SUBCOMMANDS = ("classify", "saliency", "fool")
+SUBCOMMANDS = ("classify", "saliency", "fool", "classvis")
 
 
 def build_parser() -> argparse.ArgumentParser:
