@@ -132,3 +132,40 @@ def drive(
 def keep_every(iterations: int, budget: int = 150) -> int:
     """Keep every k-th picture so that a run keeps at most ~``budget`` of them (memory per session)."""
     return max(1, -(-int(iterations) // budget))
+
+
+@dataclass
+class Lockstep:
+    """One step of several runs advanced together (``lockstep``); ``frames[i]`` is run i's latest frame."""
+
+    frames: tuple
+    final: bool
+
+
+def lockstep(*generators) -> Iterable[Lockstep]:
+    """Advance several frame generators one step each, in turn, until all are exhausted.
+
+    A run that has finished keeps its last frame; each yielded ``Lockstep`` holds
+    the latest frame of every run.  Closing it closes them all.
+    """
+    latest: list[Any] = [None] * len(generators)
+    alive = [True] * len(generators)
+    try:
+        while True:
+            progressed = False
+            for i, gen in enumerate(generators):
+                if alive[i]:
+                    try:
+                        latest[i] = next(gen)
+                        progressed = True
+                    except StopIteration:
+                        alive[i] = False
+            if not progressed or any(f is None for f in latest):
+                return
+            done = all(getattr(f, "final", False) or not a for f, a in zip(latest, alive))
+            yield Lockstep(tuple(latest), final=done)
+    finally:
+        for gen in generators:
+            close = getattr(gen, "close", None)
+            if close is not None:
+                close()
