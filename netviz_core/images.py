@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Union
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import ImageInputError
 
@@ -61,8 +60,9 @@ _REFUSED_FORMATS = {
 
 def _sniff_refused(head: bytes) -> str | None:
     """Recognise formats that PIL cannot (or should not) decode, from the first bytes."""
-    text = head.lstrip().lower()
-    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text):
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip().lower()  # a UTF-8 BOM may precede the markup
+    # "<svg", or "<?xml", "<!DOCTYPE svg ...>", "<!-- comment -->" ... followed by "<svg".
+    if text.startswith(b"<") and b"<svg" in text:
         return _REFUSED_FORMATS["svg"]
     if head[4:8] == b"ftyp":
         brand = head[8:12]
@@ -73,6 +73,50 @@ def _sniff_refused(head: bytes) -> str | None:
     if head.startswith(b"%PDF"):
         return _REFUSED_FORMATS["pdf"]
     return None
+
+
+#: File suffixes of formats that are refused; used when the content itself is not recognised.
+_REFUSED_SUFFIXES = {".svg": "svg", ".svgz": "svg", ".heic": "heic", ".heif": "heic", ".avif": "avif", ".pdf": "pdf"}
+#: Signatures of formats PIL decodes: a file that starts like one but cannot be opened is truncated or corrupt.
+_SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
+
+
+def _signature(head: bytes) -> str | None:
+    for magic, fmt in _SIGNATURES.items():
+        if head.startswith(magic):
+            return fmt
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return None
+
+
+#: EXIF orientation -> the transpose that makes the picture upright (as ImageOps.exif_transpose).
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation tag (1 = upright); a malformed EXIF block counts as upright."""
+    try:
+        value = im.getexif().get(0x0112, 1)
+        return int(value) if value in _ORIENTATION else 1
+    except Exception:
+        return 1
 
 
 def _read_source(source: ImageSource, name: str | None) -> tuple[bytes, str]:
@@ -110,18 +154,21 @@ def _read_source(source: ImageSource, name: str | None) -> tuple[bytes, str]:
 
 def _to_8bit_gray(im: Image.Image) -> Image.Image:
     """Scale a 16/32-bit integer or float single-channel image to 8-bit L."""
+    # float32 throughout: 4 bytes a pixel (int64/float64 temporaries cost 16 and more).
     arr = np.asarray(im)
     if arr.dtype.kind == "f":
-        finite = arr[np.isfinite(arr)]
-        hi = float(finite.max()) if finite.size else 1.0
-        scale = 255.0 if hi <= 1.0 else (255.0 / 65535.0 if hi > 255 else 1.0)
-        out = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0) * scale
+        out = np.nan_to_num(arr.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        hi = float(out.max(initial=0.0))
+        out *= np.float32(255.0 if hi <= 1.0 else (255.0 / 65535.0 if hi > 255 else 1.0))
     else:
-        arr = arr.astype(np.int64)
         # 16-bit data (I;16, or PNG 16-bit grey opened as "I") spans 0..65535.
-        wide = im.mode.startswith("I;16") or arr.max(initial=0) > 255
-        out = arr * (255.0 / 65535.0) if wide else arr.astype(np.float64)
-    return Image.fromarray(np.clip(np.rint(out), 0, 255).astype(np.uint8), mode="L")
+        wide = im.mode.startswith("I;16") or int(arr.max(initial=0)) > 255
+        out = arr.astype(np.float32)
+        if wide:
+            out *= np.float32(255.0 / 65535.0)
+    np.rint(out, out=out)
+    np.clip(out, 0, 255, out=out)
+    return Image.fromarray(out.astype(np.uint8), mode="L")
 
 
 def to_rgb(im: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
@@ -146,35 +193,83 @@ def to_rgb(im: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) 
     return im.convert("RGB")
 
 
+def _refused_by_name(label: str) -> str | None:
+    kind = _REFUSED_SUFFIXES.get(Path(label).suffix.lower())
+    return _REFUSED_FORMATS[kind] if kind else None
+
+
+def _downscale(im: Image.Image, max_side: int, owned: bool) -> Image.Image:
+    """Shrink so that the longer side is at most ``max_side``; the result may not be RGB yet.
+
+    Single-channel images (L, I, F, I;16) are shrunk in their own mode, before the
+    conversion to RGB, so a large grey or 16-bit image is never expanded to RGB (or
+    to float) at full size.  Other modes are converted first: palette and 1-bit
+    images are only resampled by nearest neighbour in their own mode, and resampling
+    RGBA premultiplies it into a second full-size copy.
+    ``owned``: ``im`` may be changed in place (it is not the caller's image).
+    """
+    if max(im.size) <= max_side:
+        return im
+    if im.mode not in ("L", "I", "F") and not im.mode.startswith("I;16"):
+        converted = to_rgb(im)
+        owned = owned or converted is not im
+        im = converted
+    if not owned:
+        im = im.copy()
+    # PIL's reduce() (thumbnail's fast first pass) does not take 16-bit modes; resize alone does.
+    gap = None if im.mode.startswith("I;16") else 2.0
+    im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=gap)
+    return im
+
+
 def open_image(source: ImageSource, *, name: str | None = None, max_side: int = MAX_SIDE) -> Image.Image:
     """Decode ``source`` into an upright RGB PIL image, or raise ``ImageInputError``.
 
     Handles every PIL mode (L, LA, P with transparency, RGBA, CMYK, I;16, ...), EXIF
     orientation, animated images (first frame), truncated files and decompression
     bombs; images larger than ``max_side`` on their longer side are downscaled.
+
+    Thread-safe: no global state is changed (PIL's ``ImageFile.LOAD_TRUNCATED_IMAGES``
+    is left at its default, False, which makes truncated files fail; the warnings
+    filters are not touched, as ``warnings.catch_warnings`` is not thread-safe).
     """
     if isinstance(source, Image.Image):
         im = source
         label = name or "the image"
         if im.width * im.height > MAX_PIXELS:
             raise ImageInputError(f"{label} has {im.width}x{im.height} pixels; the limit is {MAX_PIXELS:,} pixels.")
+        if im.width < 1 or im.height < 1:
+            raise ImageInputError(f"{label} has an empty size ({im.width}x{im.height}).")
     else:
         data, label = _read_source(source, name)
         refused = _sniff_refused(data[:512])
         if refused:
             raise ImageInputError(f"{label} is {refused}.")
+        if ImageFile.LOAD_TRUNCATED_IMAGES:
+            # Something in this process asked PIL to pad truncated files with grey; NetViz must
+            # refuse them instead.  (PIL's default is False and NetViz never sets it True.)
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
+        signature = _signature(data[:16])
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                im = Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError as exc:
+            # PIL warns (DecompressionBombWarning) between 1x and 2x its MAX_IMAGE_PIXELS and
+            # raises above 2x; both are far above MAX_PIXELS, which is checked below.
+            im = Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageInputError(f"{label} is refused as a decompression bomb: {exc}") from None
         except UnidentifiedImageError:
+            if signature:
+                raise ImageInputError(f"{label} looks like a {signature} file but is truncated or corrupt.") from None
+            refused = _refused_by_name(label)
+            if refused:
+                raise ImageInputError(f"{label} is not a readable image; from its name it may be {refused}.") from None
             raise ImageInputError(
                 f"{label} is not an image NetViz can read (PNG, JPEG, GIF, BMP, TIFF, WebP are supported)."
             ) from None
         except Exception as exc:  # PIL raises assorted errors on malformed headers
-            raise ImageInputError(f"{label} could not be read as an image: {exc}") from None
+            reason = str(exc) or type(exc).__name__
+            if "truncat" in reason.lower() or isinstance(exc, EOFError):
+                raise ImageInputError(f"{label} is truncated or corrupt ({reason}).") from None
+            raise ImageInputError(f"{label} could not be read as an image: {reason}") from None
         width, height = im.size
         if width < 1 or height < 1:
             raise ImageInputError(f"{label} has an empty size ({width}x{height}).")
@@ -183,27 +278,26 @@ def open_image(source: ImageSource, *, name: str | None = None, max_side: int = 
                 f"{label} is {width}x{height} = {width * height:,} pixels; the limit is {MAX_PIXELS:,}. "
                 "It may be a decompression bomb; otherwise downscale it first."
             )
-        if getattr(im, "is_animated", False):
-            im.seek(0)  # animated GIF/WebP/APNG: the first frame
-        if im.format == "JPEG" and max(width, height) > max_side:
-            im.draft(im.mode, (max_side, max_side))  # decode at a reduced scale: bounded memory
         try:
-            # Truncated files must fail here, loudly, rather than be silently padded.
-            ImageFile.LOAD_TRUNCATED_IMAGES = False
+            if getattr(im, "is_animated", False):
+                im.seek(0)  # animated GIF/WebP/APNG: the first frame
+            if im.format == "JPEG" and max(width, height) > max_side:
+                im.draft(im.mode, (max_side, max_side))  # decode at a reduced scale: bounded memory
+            # Truncated files fail here, loudly, rather than being silently padded.
             im.load()
         except Exception as exc:
             reason = str(exc) or type(exc).__name__
-            if "truncated" in reason.lower() or isinstance(exc, (EOFError, SyntaxError)):
+            if "truncat" in reason.lower() or isinstance(exc, (EOFError, SyntaxError)):
                 raise ImageInputError(f"{label} is truncated or corrupt ({reason}).") from None
             raise ImageInputError(f"{label} could not be decoded: {reason}") from None
-    try:
-        im = ImageOps.exif_transpose(im) or im
-    except Exception:  # a malformed EXIF block must not lose the picture; keep it unrotated
-        pass
+    orientation = _orientation(im)
+    im = _downscale(im, max_side, owned=not isinstance(source, Image.Image))
     im = to_rgb(im)
-    if max(im.size) > max_side:
+    if max(im.size) > max_side:  # pragma: no cover - _downscale already did it
         im = im.copy()
         im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    if orientation != 1:
+        im = im.transpose(_ORIENTATION[orientation])
     return im
 
 
