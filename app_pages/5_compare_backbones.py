@@ -1,4 +1,167 @@
+"""Compare Backbones: the same class visualization (class, seed, settings) on 2-3 models, live, side by side."""
+
+from __future__ import annotations
+
 import streamlit as st
 
-st.title("5_compare_backbones")
-st.info("coming")
+from netviz_app import live, sidebar
+from netviz_app.charts import matrix, score_curve
+from netviz_app.media import png_bytes
+from netviz_app.models import cached_model
+from netviz_app.state import Param, UrlState, log_steps, sidebar_state
+from netviz_core.classify import predict_proba
+from netviz_core.classvis import INITS, OBJECTIVES, PRESETS, ClassVisRun, settings_for, upscale
+from netviz_core.errors import NetVizError
+from netviz_core.images import preprocess, to_uint8
+from netviz_core.models import BUNDLED_MODELS
+
+st.title("Compare Backbones")
+st.caption("One class visualization (same class, seed and settings) on several models at once, and the transfer "
+           "matrix: does the image made for one model convince the others?")
+ctx = sidebar.context()
+PREFIX = "cmp"
+base = PRESETS["cs231n"]
+SIDEBAR_MODEL = "(sidebar model)"
+choices = (*BUNDLED_MODELS, SIDEBAR_MODEL)
+state = UrlState(PREFIX).declare(
+    Param("models", "multi", list(BUNDLED_MODELS[:2]), choices=choices, min_items=1, max_items=3),
+    Param("cls", "int", 76, lo=0, hi=999),
+    Param("preset", "choice", "cs231n", choices=tuple(PRESETS)),
+    Param("lam", "logfloat", base["l2_weight"], choices=log_steps(-6, 0)),
+    Param("lr", "logfloat", base["lr"], choices=log_steps(-1, 3, (1, 2, 2.5, 5))),
+    Param("iters", "int", base["iterations"], lo=1, hi=300),
+    Param("jitter", "int", base["jitter"], lo=0, hi=32),
+    Param("blur_every", "int", base["blur_every"], lo=0, hi=50),
+    Param("blur_sigma", "float", base["blur_sigma"], lo=0.0, hi=3.0),
+    Param("objective", "choice", base["objective"], choices=OBJECTIVES),
+    Param("init", "choice", base["init"], choices=INITS),
+    Param("seed", "int", 0, lo=0, hi=2**31 - 1),
+)
+FIELDS = {"lam": "l2_weight", "blur_every": "blur_every", "blur_sigma": "blur_sigma", "jitter": "jitter", "lr": "lr",
+          "iters": "iterations", "objective": "objective", "init": "init"}
+
+
+def apply_preset() -> None:
+    for param, field in FIELDS.items():
+        state.set(param, PRESETS[state.get("preset")][field])
+
+
+# ImageNet class names: every bundled backbone has the same 1000 classes.
+from netviz_core.classes import imagenet_class_names  # noqa: E402
+
+names = imagenet_class_names()
+top = st.columns([3, 3, 2])
+state.multiselect("models", "Models (2-3)", container=top[0],
+                  help="Bundled offline backbones, or the model chosen in the sidebar.")
+top[1].selectbox("Class (type to search)", list(range(1000)), key=state.key("cls"),
+                 format_func=lambda i: f"{i}: {names[i]}")
+start, stop = live.buttons(PREFIX, container=top[2])
+with st.expander("Settings (the same for every model)", expanded=False):
+    c = st.columns(4)
+    state.selectbox("preset", "Paper preset", container=c[0], on_change=apply_preset)
+    state.number("seed", "Seed", container=c[0], step=1)
+    state.log_slider("lam", "λ (log scale)", container=c[1])
+    state.log_slider("lr", "Learning rate (log scale)", container=c[1])
+    state.slider("iters", "Iterations", container=c[2])
+    state.slider("jitter", "Jitter", container=c[2])
+    state.slider("blur_every", "Blur every", container=c[3])
+    state.slider("blur_sigma", "Blur σ", step=0.05, container=c[3])
+    state.radio("objective", "Objective", container=c[0], horizontal=True)
+    state.radio("init", "Start", container=c[0], horizontal=True)
+state.sync(sidebar_state())
+
+picked = list(state.get("models"))
+if len(picked) < 2:
+    st.info("Choose at least two models.")
+nets, keys = {}, {}
+for name in picked:
+    if name == SIDEBAR_MODEL:
+        if ctx.net is None:
+            st.error("The sidebar has no model loaded.")
+            continue
+        label, net, key = f"{ctx.net.name} (sidebar)", ctx.net, ctx.model_key
+    else:
+        try:
+            label, net, key = name, cached_model(name, None), f"{name}|None"
+        except NetVizError as exc:
+            st.error(str(exc))
+            continue
+    if net.num_classes != 1000:
+        st.error(f"{net.label} has {net.num_classes} classes, not the 1000 ImageNet classes; it cannot be compared.")
+        continue
+    nets[label], keys[label] = net, key
+if len(nets) < 2:
+    st.stop()
+
+target = int(state.get("cls"))
+values = {field: state.get(param) for param, field in FIELDS.items()}
+try:
+    settings = settings_for(None, seed=int(state.get("seed")), **values)
+except NetVizError as exc:
+    st.error(str(exc))
+    st.stop()
+labels = list(nets)
+config = (tuple(keys[label] for label in labels), target, settings.to_json())
+st.caption(f"**{target}: {names[target]}** - " + "; ".join(net.label for net in nets.values()))
+cols = st.columns(len(labels))
+slots = {label: col.empty() for label, col in zip(labels, cols)}
+captions = {label: col.empty() for label, col in zip(labels, cols)}
+chart_slot, status_slot = st.empty(), st.empty()
+DISPLAY = 300
+
+
+def draw(run: live.LiveRun) -> None:
+    for label, pic, (s, p) in zip(labels, run.pictures[-1], run.history[-1]):
+        slots[label].image(upscale(_pil(pic), DISPLAY), width=DISPLAY)
+        captions[label].caption(f"**{label}**: step {len(run.history) - 1}, S_c {s:.2f}, P {p:.1%}")
+
+
+def _pil(arr):
+    from netviz_app.media import as_pil
+
+    return as_pil(arr)
+
+
+if live.decide(PREFIX, config, start, stop):
+    try:
+        jobs = [ClassVisRun(nets[label], [target], settings) for label in labels]
+    except NetVizError as exc:
+        st.error(str(exc))
+        st.stop()
+    run = live.begin(PREFIX, config, jobs)
+
+    def record(run: live.LiveRun, step) -> None:
+        run.history.append(tuple((float(f.scores[0]), float(f.probabilities[0])) for f in step.frames))
+        run.pictures[:] = [[to_uint8(nets[label], f.images[:1])[0] for label, f in zip(labels, step.frames)]]
+
+    live.drive(run, live.lockstep(*(job.frames() for job in jobs)), record, draw, max_fps=6, on_error=NetVizError)
+
+run = live.current(PREFIX)
+if run is None or run.config[0] != config[0]:
+    slots[labels[0]].info("Press **Start**: every model runs the same class visualization, side by side, live.")
+    st.stop()
+if run.error:
+    st.error(run.error)
+if not run.pictures:
+    st.stop()
+draw(run)
+what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
+status_slot.caption(f"{what} after {len(run.history) - 1} steps")
+chart_slot.plotly_chart(
+    score_curve({label: [h[i][0] for h in run.history] for i, label in enumerate(labels)}, title="class score S_c"),
+    key="cmp_chart")
+
+# The transfer matrix: P(target) that each model gives each model's saved 8-bit picture.
+if run.result is None:
+    pictures = [_pil(p) for p in run.pictures[-1]]
+    # result[i][j]: the picture made for model i, scored by model j
+    run.result = [[float(predict_proba(nets[scorer], preprocess(nets[scorer], pic))[0, target]) for scorer in labels]
+                  for pic in pictures]
+st.plotly_chart(matrix(run.result, labels, labels, title=f"Transfer matrix: P({names[target].split(',')[0]})"),
+                key="cmp_matrix")
+st.caption("Transfer matrix: row = the model the image was made for, column = the model that scores it "
+           "(the saved 8-bit picture, preprocessed for that model).")
+d = st.columns(len(labels))
+for col, label, pic in zip(d, labels, run.pictures[-1]):
+    col.download_button(f"PNG ({label})", png_bytes(pic), file_name=f"compare_{label.split()[0]}_{target}.png",
+                        mime="image/png", on_click="ignore", key=f"cmp.dl_{label}")
