@@ -226,7 +226,8 @@ def fooling_frames(
     ``lr``: length of the normalised step (normalised units).  ``linf``: ε in 0–255
     pixel units for the bounded variant, with sign steps of ``step_size`` (0–255
     units, default ε/4).  The last frame (``final``) holds the 8-bit images; pass it
-    to ``fooling_results``.  Stop iterating at any step to cancel.
+    to ``fooling_results``.  Stop iterating at any step to cancel.  Bad arguments
+    raise here, before the first frame.
     """
     _check_settings(max_iter, lr, linf, step_size, DEFAULT_MAGNIFY)
     max_iter = int(max_iter)
@@ -244,6 +245,14 @@ def fooling_frames(
         continuous_ops = [ClampToPixelRange()]
         settings = {"method": "normalized", "lr": float(lr), "max_iter": max_iter}
 
+    # On the 8-bit grid the bound is cut to whole levels, so that snapping keeps it.
+    grid_bound = math.floor(float(linf)) if bounded else None
+    return _fooling_phases(net, x0, target_list, step_rule, continuous_ops, grid_bound, settings, max_iter)
+
+
+def _fooling_phases(net, x0, target_list, step_rule, continuous_ops, grid_bound, settings, max_iter):
+    """The generator behind ``fooling_frames``: the continuous phase, then the 8-bit one."""
+    n = x0.shape[0]
     with torch.no_grad():
         original_probabilities = net(x0).float().softmax(1)
     original_classes = original_probabilities.argmax(1)
@@ -269,11 +278,11 @@ def fooling_frames(
     continuous_iterations = last.iterations.clone()
 
     # Phase 2 on the 8-bit grid.  A step of one level per pixel is the smallest that
-    # rounding cannot undo; the bound is cut to whole levels so snapping keeps it.
+    # rounding cannot undo.
     one_level = levels_to_normalised(net, 1.0)
     grid_ops: list[PostStep] = [ClampToPixelRange()]
-    if bounded:
-        grid_ops.append(ProjectLinf(levels_to_normalised(net, math.floor(float(linf)))))
+    if grid_bound is not None:
+        grid_ops.append(ProjectLinf(levels_to_normalised(net, grid_bound)))
     grid_ops.append(SnapToPixelGrid())
     grid_state = {"x0": x0}
     on_grid = last.images

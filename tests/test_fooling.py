@@ -1,0 +1,152 @@
+"""Fooling images: bad input, the result's promises (8-bit, bounded, reported), cancellation, batches.
+
+The acceptance runs (chelsea and coffee x 5 targets through the CLI, PNGs read back)
+are in tests/cli/test_fool_cli.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from conftest import ROOT, assert_model_clean
+
+from netviz_core.classify import classify
+from netviz_core.errors import ClassLookupError, FoolingError, NetVizError
+from netviz_core.fooling import FoolingResult, fool, fool_batch, fooling_frames, fooling_results
+from netviz_core.images import preprocess, quantize, to_uint8
+
+TARANTULA, GOLDFISH = 76, 1
+
+
+@pytest.fixture(scope="module")
+def chelsea_x(lite0, chelsea):
+    return preprocess(lite0, chelsea)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"max_iter": -1}, "0 or more"),
+        ({"max_iter": 2.5}, "whole number"),
+        ({"lr": 0}, "learning rate"),
+        ({"lr": float("nan")}, "learning rate"),
+        ({"linf": 0}, "L∞ bound"),
+        ({"linf": -4}, "L∞ bound"),
+        ({"linf": 300}, "at most 255"),
+        ({"linf": 8, "step_size": 0}, "step size"),
+        ({"step_size": 2}, "linf"),
+        ({"magnify": 0}, "magnification"),
+    ],
+)
+def test_bad_settings_raise_a_fooling_error(lite0, chelsea_x, kwargs, message):
+    with pytest.raises(FoolingError, match=message) as info:
+        fool(lite0, chelsea_x, TARANTULA, **kwargs)
+    assert isinstance(info.value, NetVizError)
+
+
+def test_the_generator_checks_its_arguments_before_the_first_frame(lite0, chelsea_x):
+    with pytest.raises(FoolingError, match="0 or more"):
+        fooling_frames(lite0, chelsea_x, TARANTULA, max_iter=-1)  # no next(): raised at the call
+
+
+def test_unknown_class_and_wrong_size_are_clear_errors(lite0, chelsea_x):
+    with pytest.raises(ClassLookupError, match="No class name contains"):
+        fooling_frames(lite0, chelsea_x, "not a class at all")
+    with pytest.raises(ClassLookupError, match="out of range"):
+        fooling_frames(lite0, chelsea_x, 1000)
+    with pytest.raises(FoolingError, match="preprocess it first"):
+        fooling_frames(lite0, torch.zeros(1, 3, 100, 120), TARANTULA)
+    with pytest.raises(FoolingError, match="2 targets for 1 images"):
+        fooling_frames(lite0, chelsea_x, [TARANTULA, GOLDFISH])
+    with pytest.raises(FoolingError, match="use fool_batch"):
+        fool(lite0, chelsea_x.expand(2, -1, -1, -1), TARANTULA)
+
+
+def test_target_already_predicted_is_reported_not_refused(lite0, chelsea_x):
+    own = classify(lite0, chelsea_x).indices[0]
+    result = fool(lite0, chelsea_x, own)
+    assert result.success and result.already_target
+    assert result.iterations == 0 and result.quantized_steps == 0
+    assert result.l2 == 0 and result.linf == 0
+    assert result.as_dict()["already_target"] is True
+
+
+def _assert_on_grid_and_fools(net, result: FoolingResult):
+    x = result.fooling_image
+    assert tuple(x.shape) == (1, 3, *net.input_size)
+    assert torch.equal(quantize(net, x), x), "the returned image is not on the 8-bit grid"
+    # What the saved PNG decodes to is the returned tensor, and it is the target.
+    reread = preprocess(net, result.fooling_picture)
+    assert torch.allclose(reread, x, atol=1e-6)
+    assert classify(net, reread).indices[0] == result.target
+
+
+@pytest.mark.slow
+def test_linf_bounded_batch_respects_the_bound_and_fools(lite0, chelsea, coffee):
+    eps = 8
+    results = fool_batch(lite0, [chelsea, coffee], ["tarantula", GOLDFISH], linf=eps)
+    assert [r.target for r in results] == [TARANTULA, GOLDFISH]
+    for r in results:
+        assert r.success, r.as_dict()
+        assert 0 < r.linf <= eps + 1e-3
+        assert r.settings == {"method": "linf", "linf": 8.0, "step_size": 2.0, "max_iter": 100}
+        assert r.target_probability_after > r.target_probability_before
+        assert r.original_probability_after < r.original_probability_before
+        _assert_on_grid_and_fools(lite0, r)
+        # The magnified difference is mid-grey where nothing changed, and shows the change.
+        diff = np.asarray(r.difference_picture).astype(int)
+        change = to_uint8(lite0, r.fooling_image)[0].astype(int) - to_uint8(lite0, r.original_image)[0].astype(int)
+        assert np.array_equal(diff, np.clip(128 + 10 * change, 0, 255))
+        assert json.loads(json.dumps(r.as_dict()))["linf"] == r.linf
+    assert_model_clean(lite0)
+
+
+_FRESH_RUN = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    sys.path.insert(0, {root!r})
+    from netviz_core.fooling import fool
+    from netviz_core.images import open_image, to_uint8
+    from netviz_core.models import load_model
+    net = load_model("tf_efficientnet_lite0", device="cpu")
+    r = fool(net, open_image({image!r}), {target})
+    np.save({out!r}, to_uint8(net, r.fooling_image))
+    print(r.iterations, r.quantized_steps)
+    """
+)
+
+
+@pytest.mark.slow
+def test_cancelled_run_leaves_nothing_behind(lite0, chelsea_x, assets, tmp_path):
+    target = 950  # orange
+    frames = fooling_frames(lite0, chelsea_x, target)
+    seen = [next(frames) for _ in range(3)]
+    frames.close()  # cancel after 3 frames
+    assert [f.step for f in seen] == [0, 1, 2] and not any(f.final for f in seen)
+    assert [int(f.iterations[0]) for f in seen] == [0, 1, 2]
+    # A cancelled run's results describe the image reached so far, rounded to 8 bits.
+    (partial,) = fooling_results(lite0, seen[-1])
+    assert partial.iterations == 2 and torch.equal(quantize(lite0, partial.fooling_image), partial.fooling_image)
+
+    history = []
+    result = fool(lite0, chelsea_x, target, on_frame=history.append)
+    assert result.success and 0 < result.iterations <= 100
+    assert [f.step for f in history] == list(range(len(history)))
+    assert [f.final for f in history] == [False] * (len(history) - 1) + [True]
+    assert history[-1].phase == "quantized" and history[0].phase == "continuous"
+    assert_model_clean(lite0)
+
+    out = tmp_path / "fresh.npy"
+    script = _FRESH_RUN.format(root=str(ROOT), image=str(assets / "chelsea.png"), target=target, out=str(out))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    iterations, quantized_steps = map(int, proc.stdout.split())
+    assert (iterations, quantized_steps) == (result.iterations, result.quantized_steps)
+    assert np.array_equal(np.load(out), to_uint8(lite0, result.fooling_image))
