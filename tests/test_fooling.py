@@ -84,7 +84,7 @@ def _assert_on_grid_and_fools(net, result: FoolingResult):
     # What the saved PNG decodes to is the returned tensor, and it is the target.
     reread = preprocess(net, result.fooling_picture)
     assert torch.allclose(reread, x, atol=1e-6)
-    assert classify(net, reread).indices[0] == result.target
+    assert classify(net, reread, top_k=1).indices[0] == result.target
 
 
 @pytest.mark.slow
@@ -150,3 +150,57 @@ def test_cancelled_run_leaves_nothing_behind(lite0, chelsea_x, assets, tmp_path)
     iterations, quantized_steps = map(int, proc.stdout.split())
     assert (iterations, quantized_steps) == (result.iterations, result.quantized_steps)
     assert np.array_equal(np.load(out), to_uint8(lite0, result.fooling_image))
+
+
+# ----------------------------------------------------------------- the 8-bit phase, on a toy model
+#
+# A linear two-class model on 4x4 images whose decision moves by less than half an
+# 8-bit level: the float ascent crosses it, rounding undoes the crossing, and only
+# the steps on the grid can make the saved image fool.  Deterministic and instant.
+
+
+def _toy_linear_model():
+    from netviz_core.models import DataConfig, LoadedModel
+
+    linear = torch.nn.Linear(48, 2)
+    with torch.no_grad():
+        linear.weight.zero_()
+        linear.weight[0] = 1.0  # class 0: the sum of the pixels (normalised units)
+        linear.bias.copy_(torch.tensor([0.0, 0.25]))  # class 1: a constant just above it
+    module = torch.nn.Sequential(torch.nn.Flatten(), linear).eval().requires_grad_(False)
+    config = DataConfig(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), input_size=(3, 4, 4))
+    return LoadedModel(name="toy-linear", module=module, data_config=config, class_names=("zero", "one"),
+                       source="random")
+
+
+def _grey_128(net):
+    return ((torch.full((1, 3, 4, 4), 128 / 255) - net.mean) / net.std)  # on the grid; sum 0.19 < 0.25
+
+
+def test_rounding_that_breaks_the_prediction_is_repaired_on_the_8_bit_grid():
+    net = _toy_linear_model()
+    x0 = _grey_128(net)
+    assert classify(net, x0, top_k=1).indices == [1]
+    history = []
+    result = fool(net, x0, "zero", lr=0.005, on_frame=history.append)
+    continuous = [f for f in history if f.phase == "continuous"]
+    assert bool(continuous[-1].fooled[0]), "the float ascent itself should reach the target"
+    assert classify(net, quantize(net, continuous[-1].images), top_k=1).indices == [1], "rounding breaks it"
+    assert result.success and result.quantized_steps == 1
+    assert result.iterations == int(continuous[-1].iterations[0]) + 1
+    assert result.linf == pytest.approx(1.0, abs=1e-3)  # one 8-bit level on every pixel
+    _assert_on_grid_and_fools(net, result)
+    assert_model_clean(net)
+
+
+def test_both_phases_share_max_iter_and_a_failure_is_reported():
+    net = _toy_linear_model()
+    result = fool(net, _grey_128(net), 0, lr=0.005, max_iter=2)  # 2 float steps cross; no budget left
+    assert not result.success and result.iterations == 2 and result.quantized_steps == 0
+    assert result.predicted_class == 1 and result.as_dict()["success"] is False
+
+
+def test_a_bound_below_one_level_cannot_move_the_8_bit_image():
+    net = _toy_linear_model()
+    result = fool(net, _grey_128(net), 0, linf=0.5, max_iter=10)
+    assert not result.success and result.linf == 0.0
