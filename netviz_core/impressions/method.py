@@ -1,0 +1,347 @@
+"""Saliency-driven class impressions (Addepalli et al.) and negative images, on the optimisation engine.
+
+One run, for a batch of target classes (each image its own seed)::
+
+    x0     = mean image + U[0, 255] noise                         (init.uniform_noise_on_mean)
+    preCI  = a few plain steps at a very high rate from x0         (single_object only)
+    centre = eq. 5 on |preCI − x0|                                 (the change the class made)
+    x      = x0, then max_iter steps of
+             x += lr_map ⊙ g / max|g|        g = ∂L_c/∂x            (MapScaledGradient)
+             lr_map = grad_cum_{i−1} · ĝ_i · circ(centre, r_i)     (SaliencyLearningRate)
+             x −= lr · λ1 · ∂TV/∂x every k                         (TVStep)
+             random transforms, clamp to the pixel range           (RandomImpressionTransforms)
+
+The pre-CI is measured as the change from x0 because x0's noise is the same
+everywhere in distribution: only what the class developed says where it is
+strongest.  The main run starts again from x0 ("develop this region again"), so the
+object grows out of the chosen circle instead of out of the pre-CI's many copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import torch
+
+from ..classes import resolve_class
+from ..errors import ImpressionError
+from ..optimize.engine import Frame, make_generators, optimize, run
+from ..optimize.init import uniform_noise_on_mean
+from ..optimize.transforms import ClampToPixelRange
+from .circles import circle_mask, most_activated_circle
+from .schedule import MapScaledGradient, SaliencyLearningRate, radius_at
+from .settings import ImpressionSettings
+from .transforms import RandomImpressionTransforms, TVStep
+
+
+def resolve_targets(net, targets) -> list[int]:
+    """Class indices from an int, a name fragment or a list of them (ImpressionError if none)."""
+    items = list(targets) if isinstance(targets, (list, tuple)) else [targets]
+    if not items:
+        raise ImpressionError("No target class given.")
+    out = []
+    for t in items:
+        if isinstance(t, torch.Tensor):
+            t = int(t)
+        out.append(resolve_class(t, net.class_names))
+    return out
+
+
+def _seeds(settings: ImpressionSettings, n: int, seeds) -> list[int]:
+    if seeds is None:
+        return [settings.seed + i for i in range(n)]
+    seeds = [int(seeds)] * n if isinstance(seeds, int) else [int(s) for s in seeds]
+    if len(seeds) != n:
+        raise ImpressionError(f"Got {len(seeds)} seeds for {n} target classes.")
+    return seeds
+
+
+def post_steps_for(settings: ImpressionSettings) -> list:
+    """TV step (if on), Mopuri's random transforms (if on), clamp: the ops after each logit step."""
+    ops: list = []
+    if settings.tv and settings.lambda1 > 0:
+        ops.append(TVStep(settings.lambda1, lr=settings.lr, every=settings.tv_every))
+    if settings.transforms:
+        ops.append(RandomImpressionTransforms(settings.noise, settings.color_shift, settings.scales,
+                                              settings.max_rotation, settings.pad))
+    ops.append(ClampToPixelRange())
+    return ops
+
+
+def growing_circle(centres: torch.Tensor, settings: ImpressionSettings, size: tuple[int, int]):
+    """The mask function of sec. 3.3: circ(centre, r(step)) with the linear radius schedule."""
+    cache: dict[float, torch.Tensor] = {}
+
+    def mask(ctx) -> torch.Tensor:
+        r = radius_at(ctx.step, settings.radius_start, settings.radius_max, settings.radius_iterations)
+        if r not in cache:
+            cache.clear()
+            cache[r] = circle_mask(centres, r, size).to(ctx.targets.device)
+        ctx.state["radius"] = r
+        return cache[r]
+
+    return mask
+
+
+def pre_class_impression(net, x0, targets, settings, generators) -> torch.Tensor:
+    """A few plain logit steps at the very high rate ``preci_lr`` (random transforms on, nothing else)."""
+    pre = settings.replace(tv=False)
+    last, _ = run(optimize(net, x0, targets, step_rule=MapScaledGradient(settings.preci_lr),
+                           post_steps=post_steps_for(pre), max_iter=settings.preci_iterations,
+                           generators=generators))
+    return last.images
+
+
+def impression_frames(
+    net,
+    targets,
+    settings: ImpressionSettings | None = None,
+    *,
+    seeds=None,
+    init: torch.Tensor | None = None,
+    centres: torch.Tensor | None = None,
+    state: dict | None = None,
+) -> Iterator[Frame]:
+    """Yield an engine ``Frame`` per step of a class-impression run (stop iterating to cancel).
+
+    ``state`` (a dict, optional) is filled as the run goes: ``x0``, ``preci``,
+    ``centres`` (N, 2) as (y, x), and per step ``lr_map``, ``saliency``, ``grad_cum``,
+    ``radius``.  ``centres`` skips the pre-CI and grows the circle from there.
+    """
+    settings = (settings or ImpressionSettings()).validated()
+    idx = resolve_targets(net, targets)
+    n = len(idx)
+    gens = make_generators(_seeds(settings, n, seeds), n)
+    state = state if state is not None else {}
+    x0 = uniform_noise_on_mean(net, n, gens) if init is None else init.detach().to(net.device, torch.float32)
+    if x0.dim() != 4 or x0.shape[0] != n or x0.shape[1] != 3:
+        raise ImpressionError(f"init must be a batch of {n} images (N, 3, H, W), got shape {tuple(x0.shape)}.")
+    state["x0"] = x0
+    mask = None
+    if settings.single_object:
+        if centres is None:
+            preci = pre_class_impression(net, x0, idx, settings, gens)
+            state["preci"] = preci
+            centres = most_activated_circle(preci - x0, settings.select_radius)
+        centres = torch.as_tensor(centres, dtype=torch.float32).reshape(n, 2)
+        state["centres"] = centres
+        mask = growing_circle(centres, settings, tuple(x0.shape[-2:]))
+    hook = SaliencyLearningRate(c2=settings.c2, t_switch=settings.t_switch,
+                                grad_cum0=settings.grad_cum0 if settings.saliency_lr else settings.lr,
+                                max_iter=settings.max_iter, c1=settings.c1_value, enabled=settings.saliency_lr, scale=settings.lr_map_scale,
+                                mask=mask)
+    yield from optimize(net, x0, idx, step_rule=MapScaledGradient(1.0), post_steps=post_steps_for(settings),
+                        max_iter=settings.max_iter, generators=gens, state=state, before_step=hook)
+
+
+@dataclass
+class ImpressionResult:
+    """The outcome of ``class_impressions``: final images (normalised), per-image numbers, the run's settings."""
+
+    images: torch.Tensor
+    targets: list[int]
+    class_names: list[str]
+    probabilities: list[float]
+    predictions: list[int]
+    settings: ImpressionSettings
+    seeds: list[int]
+    centres: list[tuple[int, int]] | None = None
+    preci: torch.Tensor | None = None
+    history: list[dict] = field(default_factory=list)
+    metrics: list[dict] = field(default_factory=list)
+
+    def pil_images(self, net) -> list:
+        from ..images import deprocess_batch
+
+        return deprocess_batch(net, self.images)
+
+    def as_dict(self) -> dict:
+        return {
+            "targets": self.targets,
+            "class_names": self.class_names,
+            "probabilities": self.probabilities,
+            "predictions": self.predictions,
+            "seeds": self.seeds,
+            "centres": self.centres,
+            "settings": self.settings.to_dict(),
+            "metrics": self.metrics,
+        }
+
+
+def class_impressions(
+    net,
+    targets,
+    settings: ImpressionSettings | None = None,
+    *,
+    seeds=None,
+    metrics: bool = True,
+    transfer_models: Sequence[Any] | None = None,
+    on_frame=None,
+    keep_history: bool = False,
+) -> ImpressionResult:
+    """Run ``impression_frames`` to the end; returns an ``ImpressionResult``.
+
+    ``metrics`` adds each image's target probability (of the saved 8-bit image) and
+    single-object score; ``transfer_models`` (loaded models) adds the target
+    probability on each.  ``on_frame(frame)`` returning False stops early.
+    """
+    settings = (settings or ImpressionSettings()).validated()
+    idx = resolve_targets(net, targets)
+    seed_list = _seeds(settings, len(idx), seeds)
+    state: dict = {}
+    last, frames = run(impression_frames(net, idx, settings, seeds=seed_list, state=state), on_frame)
+    centres = state.get("centres")
+    result = ImpressionResult(
+        images=last.images,
+        targets=idx,
+        class_names=[net.class_names[i] for i in idx],
+        probabilities=last.probabilities.tolist(),
+        predictions=last.predictions.tolist(),
+        settings=settings,
+        seeds=seed_list,
+        centres=[tuple(int(v) for v in c) for c in centres.tolist()] if centres is not None else None,
+        preci=state.get("preci"),
+        history=[f.scalars() for f in frames] if keep_history else [],
+    )
+    if metrics:
+        from .metrics import impression_metrics
+
+        result.metrics = impression_metrics(net, last.images, idx, transfer_models=transfer_models)
+    return result
+
+
+# --------------------------------------------------------------------------- negative images
+
+
+def default_centres(size: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Two regions for a negative image: the left and right thirds, on the middle row."""
+    h, w = size
+    return (h // 2, w // 3), (h // 2, (2 * w) // 3)
+
+
+def negative_frames(
+    net,
+    first,
+    second,
+    settings: ImpressionSettings | None = None,
+    *,
+    first_iterations: int = 60,
+    second_iterations: int = 60,
+    centres=None,
+    seed: int | None = None,
+    state: dict | None = None,
+) -> Iterator[Frame]:
+    """Sec. 4.1: grow ``first`` from a single pixel at centre 1, then ``second`` from centre 2.
+
+    Each phase is a saliency-driven run (the circle starts at ``radius_start`` again,
+    a fresh grad_cum), the second starting from the first one's image.  Frames of the
+    second phase continue the step count; each frame's ``targets`` is the class being
+    developed at that moment.
+    """
+    settings = (settings or ImpressionSettings()).validated()
+    a, b = resolve_targets(net, [first, second])
+    for name, v in (("first_iterations", first_iterations), ("second_iterations", second_iterations)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise ImpressionError(f"{name} must be an integer ≥ 0, got {v!r}.")
+    size = net.input_size
+    if centres is None:
+        centres = default_centres(size)
+    try:
+        c = torch.as_tensor(centres, dtype=torch.float32).reshape(2, 2)
+    except (TypeError, ValueError, RuntimeError):
+        raise ImpressionError(f"centres must be two (y, x) points, got {centres!r}.") from None
+    if bool((c < 0).any()) or bool((c[:, 0] >= size[0]).any()) or bool((c[:, 1] >= size[1]).any()):
+        raise ImpressionError(f"centres {c.tolist()} must lie inside the {size[0]}×{size[1]} image.")
+    state = state if state is not None else {}
+    seed = settings.seed if seed is None else int(seed)
+    gens = make_generators([seed], 1)
+    x = uniform_noise_on_mean(net, 1, gens)
+    offset = 0
+    phases = ((a, c[0:1], first_iterations), (b, c[1:2], second_iterations))
+    for k, (target, centre, iters) in enumerate(phases):
+        phase_settings = settings.replace(single_object=True, max_iter=iters)
+        mask = growing_circle(centre, phase_settings, size)
+        hook = SaliencyLearningRate(c2=settings.c2, t_switch=settings.t_switch,
+                                    grad_cum0=settings.grad_cum0 if settings.saliency_lr else settings.lr,
+                                    max_iter=iters, c1=phase_settings.c1_value, enabled=settings.saliency_lr, scale=settings.lr_map_scale,
+                                    mask=mask)
+        phase_state: dict = {}
+        state["phase"] = k
+        last = None
+        for frame in optimize(net, x, [target], step_rule=MapScaledGradient(1.0),
+                              post_steps=post_steps_for(settings), max_iter=iters, generators=gens,
+                              state=phase_state, before_step=hook):
+            state.update(phase_state)
+            last = frame
+            if k == 1 and frame.step == 0:
+                continue  # the same image as the first phase's last frame
+            frame.step += offset
+            frame.final = frame.final and k == len(phases) - 1
+            yield frame
+        x = last.images
+        offset += iters
+
+
+@dataclass
+class NegativeResult:
+    """A fused image of two classes and both classes' probabilities on the generating model."""
+
+    image: torch.Tensor
+    classes: tuple[int, int]
+    class_names: tuple[str, str]
+    probabilities: tuple[float, float]
+    ranks: tuple[int, int]  # 1 = top class
+    top5: list[tuple[int, str, float]]
+    centres: tuple[tuple[int, int], tuple[int, int]]
+    settings: ImpressionSettings
+
+    def as_dict(self) -> dict:
+        return {
+            "classes": list(self.classes),
+            "class_names": list(self.class_names),
+            "probabilities": list(self.probabilities),
+            "ranks": list(self.ranks),
+            "top5": [list(t) for t in self.top5],
+            "centres": [list(c) for c in self.centres],
+            "settings": self.settings.to_dict(),
+        }
+
+
+def negative_image(
+    net,
+    first,
+    second,
+    settings: ImpressionSettings | None = None,
+    *,
+    first_iterations: int = 60,
+    second_iterations: int = 60,
+    centres=None,
+    seed: int | None = None,
+    on_frame=None,
+) -> NegativeResult:
+    """Run ``negative_frames`` to the end; both classes' probabilities are of the saved 8-bit image."""
+    settings = (settings or ImpressionSettings()).validated()
+    a, b = resolve_targets(net, [first, second])
+    if centres is None:
+        centres = default_centres(net.input_size)
+    last, _ = run(negative_frames(net, a, b, settings, first_iterations=first_iterations,
+                                  second_iterations=second_iterations, centres=centres, seed=seed), on_frame)
+    from .metrics import probabilities_of_saved
+
+    probs = probabilities_of_saved(net, last.images)[0]
+    order = probs.argsort(descending=True)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(1, order.numel() + 1)
+    top5 = [(int(i), net.class_names[int(i)], float(probs[i])) for i in order[:5]]
+    cs = tuple(tuple(int(v) for v in c) for c in torch.as_tensor(centres).reshape(2, 2).tolist())
+    return NegativeResult(
+        image=last.images,
+        classes=(a, b),
+        class_names=(net.class_names[a], net.class_names[b]),
+        probabilities=(float(probs[a]), float(probs[b])),
+        ranks=(int(rank[a]), int(rank[b])),
+        top5=top5,
+        centres=cs,
+        settings=settings,
+    )

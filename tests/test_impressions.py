@@ -1,0 +1,268 @@
+"""Saliency-driven class impressions: schedules, circles, settings, transforms and short runs on lite0."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from conftest import assert_model_clean
+from netviz_core.errors import ImpressionError, NetVizError
+from netviz_core.impressions import (
+    ImpressionSettings,
+    RandomImpressionTransforms,
+    SaliencyLearningRate,
+    TVStep,
+    c1_for,
+    circle_mask,
+    circle_sums,
+    class_impressions,
+    current_weight,
+    impression_frames,
+    most_activated_circle,
+    negative_image,
+    radius_at,
+    update_grad_cum,
+)
+from netviz_core.impressions.circles import disc
+from netviz_core.optimize.engine import make_generators
+from netviz_core.optimize.objectives import total_variation
+
+# --------------------------------------------------------------------------- radius schedule
+
+
+def test_radius_grows_linearly_from_1_to_150_over_150_steps_then_stays():
+    assert radius_at(0) == 1.0
+    assert radius_at(1) == pytest.approx(1 + 149 / 150)  # 1.99333...
+    assert radius_at(30) == pytest.approx(30.8)  # 1 + 149 · 30/150
+    assert radius_at(75) == pytest.approx(75.5)  # 1 + 149 / 2
+    assert radius_at(150) == 150.0
+    assert radius_at(151) == 150.0
+    assert radius_at(1000) == 150.0
+    assert radius_at(10, radius_start=5, radius_max=25, radius_iterations=20) == pytest.approx(15.0)
+
+
+# --------------------------------------------------------------------------- eqs. 2-4
+
+
+def test_c1_is_c2_times_max_iter_over_t_and_switches_at_t():
+    assert c1_for(4, 300, 150) == 8.0
+    assert c1_for(4, 500, 150) == pytest.approx(13.3333333)
+    assert current_weight(1, 8.0, 4.0, 150) == 8.0
+    assert current_weight(149, 8.0, 4.0, 150) == 8.0  # iter < t: C1
+    assert current_weight(150, 8.0, 4.0, 150) == 4.0  # from t on: C2
+    assert current_weight(151, 8.0, 4.0, 150) == 4.0
+    with pytest.raises(ImpressionError):
+        c1_for(4, 300, 0)
+
+
+def test_grad_cum_is_a_weighted_running_average():
+    g0 = torch.tensor([0.1])
+    # iter 1, C1 = 8: (1 · 0.1 + 8 · 1) / 9 = 0.9
+    assert update_grad_cum(g0, torch.tensor([1.0]), 1, 8.0).item() == pytest.approx(0.9)
+    # iter 150, C2 = 4: (150 · 0.5 + 4 · 0) / 154
+    assert update_grad_cum(torch.tensor([0.5]), torch.tensor([0.0]), 150, 4.0).item() == pytest.approx(75 / 154)
+    # a constant map is a fixed point
+    assert update_grad_cum(torch.tensor([0.3]), torch.tensor([0.3]), 57, 4.0).item() == pytest.approx(0.3)
+
+
+def _ctx(step, state):
+    return SimpleNamespace(step=step, state=state)
+
+
+def test_saliency_hook_uses_previous_grad_cum_and_switches_weight_at_t():
+    # saliency of this gradient: max over channels of |g| = [[2, 1], [0, 4]] -> ĝ = [[.5, .25], [0, 1]]
+    g = torch.zeros(1, 3, 2, 2)
+    g[0, 0] = torch.tensor([[2.0, 0.5], [0.0, -4.0]])
+    g[0, 1] = torch.tensor([[-1.0, -1.0], [0.0, 1.0]])
+    g_hat = torch.tensor([[0.5, 0.25], [0.0, 1.0]])
+    hook = SaliencyLearningRate(c2=4.0, t_switch=150, grad_cum0=0.1, max_iter=300)
+    assert hook.c1 == 8.0
+    state: dict = {}
+    hook(_ctx(0, state), g)  # iteration 1
+    assert torch.allclose(state["lr_map"][0, 0], 0.1 * g_hat)  # eq. 4 with grad_cum_0
+    expected_cum = (1 * 0.1 + 8.0 * g_hat) / 9.0
+    assert torch.allclose(state["grad_cum"][0, 0], expected_cum)
+    # iteration 149 (step 148): still C1; iteration 150 (step 149): C2
+    state = {"grad_cum": torch.full((1, 1, 2, 2), 0.2)}
+    hook(_ctx(148, state), g)
+    assert torch.allclose(state["grad_cum"][0, 0], (149 * 0.2 + 8.0 * g_hat) / 157.0)
+    assert torch.allclose(state["lr_map"][0, 0], 0.2 * g_hat)
+    state = {"grad_cum": torch.full((1, 1, 2, 2), 0.2)}
+    hook(_ctx(149, state), g)
+    assert torch.allclose(state["grad_cum"][0, 0], (150 * 0.2 + 4.0 * g_hat) / 154.0)
+
+
+def test_saliency_hook_off_gives_the_uniform_rate_times_the_mask():
+    hook = SaliencyLearningRate(grad_cum0=0.1, enabled=False, mask=lambda ctx: torch.tensor([[[[1.0, 0.0]]]]))
+    state: dict = {}
+    hook(_ctx(0, state), torch.randn(1, 3, 1, 2))
+    assert torch.allclose(state["lr_map"], torch.tensor([[[[0.1, 0.0]]]]))
+
+
+# --------------------------------------------------------------------------- eq. 5
+
+
+def test_disc_and_circle_mask():
+    assert disc(1).tolist() == [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
+    assert disc(1.5).sum() == 9  # √2 ≤ 1.5
+    assert disc(0).tolist() == [[1]]
+    assert disc(2).sum() == 13
+    m = circle_mask(torch.tensor([[3, 4]]), 2, (9, 10))
+    assert m.shape == (1, 1, 9, 10) and m.sum() == 13 and m[0, 0, 3, 4] == 1 and m[0, 0, 3, 7] == 0
+    assert circle_mask(torch.tensor([[0, 0]]), 1, (5, 5)).sum() == 3  # clipped at the corner
+    with pytest.raises(ImpressionError):
+        disc(-1)
+
+
+def test_most_activated_circle_by_hand():
+    a = torch.zeros(1, 3, 9, 9)
+    # an L of three activated pixels around (2, 2), split over channels, with signs
+    a[0, 0, 2, 2] = 1.0
+    a[0, 1, 2, 3] = -1.0
+    a[0, 2, 3, 2] = 1.0
+    a[0, 0, 7, 7] = 1.5  # a single stronger pixel elsewhere
+    sums = circle_sums(a, 1)
+    # r = 1 circle = the pixel and its 4 neighbours
+    assert sums[0, 2, 2] == 3.0  # (2,2), (2,3), (3,2)
+    assert sums[0, 2, 3] == 2.0  # (2,3), (2,2)
+    assert sums[0, 3, 3] == 2.0  # (2,3), (3,2)
+    assert sums[0, 7, 7] == 1.5
+    assert sums[0, 0, 0] == 0.0
+    assert most_activated_circle(a, 1).tolist() == [[2, 2]]
+    # with r = 0 only the pixel counts: the single strong one wins
+    assert most_activated_circle(a, 0).tolist() == [[7, 7]]
+    # ties: first in row-major order.  All zeros -> (0, 0); one pixel at (4, 4) lies in the
+    # r = 1 circles of (3, 4), (4, 3) and (4, 4), and (3, 4) comes first
+    b = torch.zeros(2, 1, 5, 5)
+    b[1, 0, 4, 4] = 2.0
+    assert most_activated_circle(b, 1).tolist() == [[0, 0], [3, 4]]
+
+
+def test_circle_sums_agree_with_brute_force():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(2, 3, 12, 11, generator=g)
+    r = 3.0
+    sums = circle_sums(a, r)
+    ab = a.abs().sum(1)
+    for y in range(12):
+        for x in range(11):
+            m = circle_mask(torch.tensor([[y, x]]), r, (12, 11))[:, 0]
+            assert torch.allclose(sums[:, y, x], (ab * m).flatten(1).sum(1), atol=1e-4)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_settings_round_trip_json_and_defaults_are_the_papers():
+    s = ImpressionSettings()
+    assert (s.c2, s.t_switch, s.grad_cum0, s.lr, s.tv_every) == (4.0, 150, 0.1, 0.1, 1)
+    assert (s.radius_start, s.radius_max, s.radius_iterations) == (1.0, 150.0, 150)
+    assert s.c1_value == pytest.approx(4.0 * s.max_iter / 150)
+    t = s.replace(tv=False, scales=(1.0, 1.05), c1=3.0)
+    back = ImpressionSettings.from_json(t.to_json())
+    assert back == t
+    assert json.loads(t.to_json())["scales"] == [1.0, 1.05]
+    base = ImpressionSettings.baseline()
+    assert (base.tv, base.saliency_lr, base.single_object, base.transforms) == (False, False, False, True)
+
+
+@pytest.mark.parametrize("bad", [
+    {"lambda1": -1}, {"max_iter": -3}, {"max_iter": 2.5}, {"tv_every": 0}, {"lr": 0}, {"lr": float("nan")},
+    {"t_switch": 0}, {"scales": []}, {"scales": [3.0]}, {"radius_max": 0.5}, {"tv": "yes"}, {"c1": -2},
+])
+def test_bad_settings_raise_impression_error(bad):
+    with pytest.raises(ImpressionError):
+        ImpressionSettings(**bad).validated()
+
+
+def test_bad_json_and_unknown_keys_raise():
+    with pytest.raises(ImpressionError, match="not valid JSON"):
+        ImpressionSettings.from_json("{nope")
+    with pytest.raises(ImpressionError, match="Unknown impression setting"):
+        ImpressionSettings.from_json('{"lamda1": 0.1}')
+    with pytest.raises(ImpressionError):
+        ImpressionSettings.from_json("[1, 2]")
+
+
+# --------------------------------------------------------------------------- post-steps
+
+
+def _fake_ctx(n, seeds=None):
+    net = SimpleNamespace(std=torch.full((1, 3, 1, 1), 0.5), mean=torch.full((1, 3, 1, 1), 0.5))
+    return SimpleNamespace(net=net, generators=make_generators(seeds if seeds is not None else list(range(n)), n),
+                           state={}, step=0)
+
+
+def test_random_transforms_identity_when_all_ranges_are_zero():
+    x = torch.randn(2, 3, 20, 20)
+    op = RandomImpressionTransforms(noise=0, color_shift=0, scales=(1.0,), max_rotation=0, pad=4)
+    assert torch.allclose(op(x, _fake_ctx(2)), x, atol=1e-5)
+
+
+def test_random_transforms_are_per_image_batched_and_bounded():
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(3, 3, 32, 32, generator=g)
+    op = RandomImpressionTransforms()
+    batched = op(x, _fake_ctx(3, [5, 6, 7]))
+    single = torch.cat([op(x[i : i + 1], _fake_ctx(1, [s])) for i, s in enumerate([5, 6, 7])])
+    assert torch.allclose(batched, single, atol=1e-6)
+    assert batched.shape == x.shape
+    assert not torch.allclose(batched[0], batched[1])
+    # a 90° rotation is exact on a square: checks the affine_grid convention
+    from netviz_core.impressions.transforms import affine_theta, rescale_rotate
+
+    y = rescale_rotate(x[:1], affine_theta(1.0, torch.pi / 2, 32, 32)[None], 0)
+    assert torch.allclose(y, torch.rot90(x[:1], k=1, dims=(2, 3)), atol=1e-5) or torch.allclose(
+        y, torch.rot90(x[:1], k=-1, dims=(2, 3)), atol=1e-5)
+
+
+def test_tv_step_lowers_total_variation():
+    x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(2))
+    y = TVStep(lambda1=0.05, lr=0.1)(x, None)
+    assert bool((total_variation(y) < total_variation(x)).all())
+    assert TVStep(0.0)(x, None) is x
+    assert TVStep(0.1, every=2).active(2) and not TVStep(0.1, every=2).active(3)
+
+
+# --------------------------------------------------------------------------- runs on lite0
+
+TINY = dict(max_iter=4, t_switch=2, radius_iterations=2, preci_iterations=2)
+
+
+def test_frames_can_stop_at_any_step_and_model_stays_clean(lite0):
+    state: dict = {}
+    frames = impression_frames(lite0, [1, "tench"], ImpressionSettings(**TINY), state=state)
+    seen = []
+    for f in frames:
+        seen.append(f.step)
+        if f.step == 2:
+            break
+    frames.close()
+    assert seen == [0, 1, 2]
+    assert state["centres"].shape == (2, 2) and state["lr_map"].shape == (2, 1, 224, 224)
+    assert state["radius"] == pytest.approx(radius_at(1, 1, 150, 2))
+    assert_model_clean(lite0)
+
+
+def test_class_impressions_result_and_baseline_share_the_start(lite0):
+    res = class_impressions(lite0, [1], ImpressionSettings(**TINY))
+    assert res.images.shape == (1, 3, 224, 224) and res.targets == [1]
+    m = res.metrics[0]
+    assert 0 <= m["target_probability"] <= 1 and 0 <= m["single_object"] <= 1
+    assert res.centres is not None and res.preci is not None
+    base = class_impressions(lite0, [1], ImpressionSettings.baseline(max_iter=0), metrics=False)
+    sci0 = class_impressions(lite0, [1], ImpressionSettings(max_iter=0, preci_iterations=1), metrics=False)
+    assert torch.equal(base.images, sci0.images)  # same seed, same x0
+    assert_model_clean(lite0)
+
+
+def test_bad_targets_raise_netviz_errors(lite0):
+    with pytest.raises(NetVizError):
+        class_impressions(lite0, [5000], ImpressionSettings(**TINY))
+    with pytest.raises(ImpressionError):
+        class_impressions(lite0, [1, 2], ImpressionSettings(**TINY), seeds=[1])
+    with pytest.raises(ImpressionError, match="inside"):
+        negative_image(lite0, 1, 2, first_iterations=1, second_iterations=1, centres=((0, 0), (500, 3)))
