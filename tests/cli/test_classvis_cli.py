@@ -1,0 +1,48 @@
+"""``netviz classvis``: files, naming, JSON and errors (few iterations: the method itself is tested elsewhere)."""
+
+from __future__ import annotations
+
+import json
+
+from PIL import Image
+
+from netviz_core.cli import main
+from netviz_core.cli.classvis import output_paths
+
+
+def test_one_target_writes_out_and_gif_with_json(tmp_path, capsys):
+    out, gif = tmp_path / "img.png", tmp_path / "evo.gif"
+    rc = main(["classvis", "--target", "tarantula", "--iterations", "2", "--gif-every", "1", "--seed", "4",
+               "--out", str(out), "--gif", str(gif), "--json"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    d = json.loads(captured.out)
+    assert d["settings"]["targets"] == [76] and d["settings"]["seed"] == 4 and d["settings"]["iterations"] == 2
+    assert d["settings"]["preset"] == "cs231n" and d["settings"]["lr"] == 25.0
+    assert d["targets"][0]["out"] == str(out) and d["targets"][0]["gif"] == str(gif)
+    assert Image.open(out).size == (224, 224)
+    assert Image.open(gif).n_frames == 3
+    assert "classvis" in captured.err  # the tqdm bar goes to stderr
+
+
+def test_several_targets_write_one_file_each(tmp_path, capsys):
+    out = tmp_path / "cv.png"
+    rc = main(["classvis", "-t", "76", "-t", "goldfish", "--preset", "simonyan", "--iterations", "1", "--l2", "0.01",
+               "--no-progress", "--out", str(out), "--size", "100"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    paths = output_paths(out, (76, 1), ["tarantula", "goldfish"])
+    assert [p.name for p in paths] == ["cv-076-tarantula.png", "cv-001-goldfish.png"]
+    assert all(Image.open(p).size == (100, 100) for p in paths)
+    assert "tarantula" in captured.out and "goldfish" in captured.out
+    assert not out.exists()
+
+
+def test_bad_input_is_a_clear_error(tmp_path, capsys):
+    out = str(tmp_path / "x.png")
+    assert main(["classvis", "-t", "no_such_class_xyz", "--out", out]) == 2
+    assert "error" in capsys.readouterr().err
+    assert main(["classvis", "-t", "1", "--iterations", "-3", "--out", out]) == 2
+    assert "iterations" in capsys.readouterr().err
+    assert main(["classvis", "-t", "1", "--lr", "nan", "--out", out]) == 2
+    assert "learning rate" in capsys.readouterr().err

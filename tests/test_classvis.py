@@ -1,0 +1,190 @@
+"""Class visualization (netviz_core.classvis) on the bundled lite0 backbone."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import pytest
+import torch
+from conftest import assert_model_clean
+from PIL import Image
+
+from netviz_core import NetVizError
+from netviz_core.classvis import (
+    PRESETS,
+    ClassVisRun,
+    ClassVisSettings,
+    class_visualization,
+    class_visualization_frames,
+    engine_parts,
+    settings_for,
+)
+from netviz_core.errors import ClassLookupError, ClassVisualizationError
+from netviz_core.optimize import ClassLogit, ClassLogProbability, GaussianBlur, Jitter
+
+# tarantula (76, by name), goldfish (1), flamingo (130), Yorkshire terrier (187), pizza (963)
+FIVE = ["tarantula", 1, "flamingo", 187, "pizza"]
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_presets_are_the_papers_settings():
+    s = settings_for("cs231n")
+    assert (s.l2_weight, s.lr, s.iterations, s.blur_every, s.blur_sigma, s.jitter) == (1e-3, 25.0, 100, 10, 0.5, 16)
+    assert (s.objective, s.init, s.lam) == ("logit", "noise", 1e-3)
+    m = settings_for("simonyan")
+    assert (m.objective, m.init, m.jitter, m.blur_every) == ("logit", "mean", 0, 0)
+    parts = engine_parts(m)
+    assert not parts["transforms"] and not any(isinstance(p, GaussianBlur) for p in parts["post_steps"])
+    parts = engine_parts(s)
+    assert isinstance(parts["transforms"][0], Jitter) and parts["transforms"][0].pixels == 16
+    blur = [p for p in parts["post_steps"] if isinstance(p, GaussianBlur)][0]
+    assert (blur.sigma, blur.every) == (0.5, 10)
+    assert "ClassLogit" in repr(parts["objective"]) and "L2Norm" in repr(parts["objective"])
+    assert isinstance(engine_parts(settings_for(objective="posterior", l2_weight=0)).get("objective"), ClassLogProbability)
+    assert isinstance(engine_parts(settings_for(l2_weight=0))["objective"], ClassLogit)
+    assert set(PRESETS) == {"cs231n", "simonyan"}
+
+
+def test_settings_round_trip_json():
+    s = settings_for("cs231n", lam=2e-3, iterations=7, seed=[3, 4], init="mean")
+    s = ClassVisSettings.from_dict({**s.to_dict(), "targets": [76, 1]})
+    again = ClassVisSettings.from_json(s.to_json())
+    assert again == s and again.l2_weight == 2e-3 and again.seed == (3, 4) and again.targets == (76, 1)
+    assert json.loads(s.to_json())["seed"] == [3, 4]
+
+
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        (dict(iterations=-1), "iterations"),
+        (dict(lr=float("nan")), "learning rate"),
+        (dict(lr=0), "learning rate"),
+        (dict(l2_weight=float("inf")), "λ"),
+        (dict(objective="softmax"), "objective"),
+        (dict(init="zeros"), "start"),
+        (dict(blur_sigma=-1.0), "sigma"),
+        (dict(jitter=2.5), "jitter"),
+        (dict(gif_every=0), "gif_every"),
+        (dict(colour=1), "colour"),
+    ],
+)
+def test_bad_settings_raise_a_clear_error(overrides, words):
+    with pytest.raises(ClassVisualizationError, match=words) as info:
+        settings_for("cs231n", **overrides)
+    assert isinstance(info.value, NetVizError)
+
+
+def test_bad_preset_target_and_json(lite0):
+    with pytest.raises(ClassVisualizationError, match="preset"):
+        settings_for("lucid")
+    with pytest.raises(ClassLookupError, match="zebrafish|class"):
+        ClassVisRun(lite0, ["zebrafishy_unicorn"])
+    with pytest.raises(NetVizError, match="out of range"):
+        ClassVisRun(lite0, [1000])
+    with pytest.raises(ClassVisualizationError, match="seeds"):
+        ClassVisRun(lite0, [1, 2], seed=[1, 2, 3])
+    with pytest.raises(ClassVisualizationError, match="JSON"):
+        ClassVisSettings.from_json("{nope")
+    with pytest.raises(ClassVisualizationError, match="not tf_efficientnet_lite0"):
+        ClassVisRun(lite0, [1], ClassVisSettings(model="resnet18"))
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def test_zero_iterations_returns_the_start(lite0):
+    r = class_visualization(lite0, "tarantula", preset="simonyan", iterations=0)
+    assert r.targets == (76,) and r.class_names == ["tarantula"] and r.steps == 0 and not r.stopped_early
+    assert torch.equal(r.tensors, torch.zeros(1, 3, 224, 224))  # zero image + mean (Simonyan)
+    assert r.images[0].size == (224, 224) and r.display_images(448)[0].size == (448, 448)
+    assert r.score_history.shape == (1, 1) and r.gif_steps == [0]
+
+
+def test_result_contents_gif_and_json(lite0):
+    r = class_visualization(lite0, ["tarantula", "1"], iterations=4, gif_every=2, seed=3)
+    assert r.targets == (76, 1) and r.settings.model == "tf_efficientnet_lite0" and r.settings.seed == 3
+    assert r.score_history.shape == (5, 2) and r.probability_history.shape == (5, 2)
+    assert r.gif_steps == [0, 2, 4] and len(r.gif_frames) == 2
+    gif = Image.open(io.BytesIO(r.gif_bytes(1)))
+    assert gif.n_frames == 3 and gif.size == (448, 448)
+    d = json.loads(json.dumps(r.as_dict()))
+    assert d["targets"][0]["index"] == 76 and len(d["score_history"][0]) == 5
+    assert ClassVisSettings.from_dict(d["settings"]) == r.settings
+    assert all(0 <= p <= 1 and math.isfinite(p) for p in r.probabilities + r.probabilities_8bit)
+    # the result reproduces from its settings alone
+    again = class_visualization(lite0, settings=ClassVisSettings.from_json(r.settings.to_json()))
+    assert torch.equal(again.tensors, r.tensors)
+    assert_model_clean(lite0)
+
+
+def test_same_seed_same_image_different_seed_different_image(lite0):
+    a = class_visualization(lite0, [76], iterations=3, seed=11)
+    b = class_visualization(lite0, [76], iterations=3, seed=11)
+    c = class_visualization(lite0, [76], iterations=3, seed=12)
+    assert torch.equal(a.tensors, b.tensors)
+    assert a.images[0].tobytes() == b.images[0].tobytes()
+    assert (a.tensors - c.tensors).abs().mean() > 0.1
+
+
+def test_stopping_after_k_frames_equals_a_run_of_k_steps(lite0):
+    k = 3
+    frames = class_visualization_frames(lite0, [76], iterations=12, seed=5)
+    for frame in frames:
+        if frame.step == k:
+            break
+    frames.close()
+    stopped = frame.images.clone()
+    short = class_visualization(lite0, [76], iterations=k, seed=5)
+    assert torch.equal(stopped, short.tensors)
+
+    run = ClassVisRun(lite0, [76], iterations=12, seed=5)
+    for frame in run.frames():
+        if frame.step == k:
+            break
+    res = run.result()
+    assert res.steps == k and res.stopped_early and torch.equal(res.tensors, short.tensors)
+    # scores of a stopped run are of the image itself (no jitter), like a finished run's
+    assert res.scores == pytest.approx(short.scores, abs=1e-4)
+    assert res.gif_steps[-1] == k
+
+
+@pytest.mark.slow
+def test_batch_of_four_equals_separate_runs(lite0):
+    targets, seeds = [76, 1, 130, 963], [0, 1, 2, 3]
+    common = dict(iterations=11, blur_every=5)  # 11 steps include two blurs
+    exact = class_visualization(lite0, targets, seed=seeds, batch_invariant=True, **common)
+    separate = [class_visualization(lite0, [t], seed=s, **common) for t, s in zip(targets, seeds)]
+    for i in range(4):
+        assert torch.equal(exact.tensors[i], separate[i].tensors[0]), i
+        assert exact.scores[i] == separate[i].scores[0]
+    # default (batched) mode: equal to float tolerance for the first steps only (chaotic dynamics)
+    batched = class_visualization(lite0, targets, seed=seeds, iterations=2)
+    alone = [class_visualization(lite0, [t], seed=s, iterations=2) for t, s in zip(targets, seeds)]
+    diff = (batched.tensors - torch.cat([a.tensors for a in alone])).abs().max()
+    print(f"\nbatched vs separate after 2 steps: max |Δx| = {diff:.3g}")
+    assert diff < 1e-3
+    assert_model_clean(lite0)
+
+
+@pytest.mark.slow
+def test_five_classes_reach_high_probability_and_transfer(lite0, lite1, lite2, tmp_path):
+    result = class_visualization(lite0, FIVE, preset="cs231n", transfer=True)
+    assert result.targets == (76, 1, 130, 187, 963)
+    assert result.steps == 100  # the preset's 100 iterations (the requirement: within 200)
+    print()
+    for i, name in enumerate(result.class_names):
+        path = tmp_path / f"classvis_{result.targets[i]:03d}_{name.replace(' ', '_')}.png"
+        result.display_images(448)[i].save(path)
+        print(f"{result.targets[i]:>4} {name:<20} lite0 P={result.probabilities[i]:.4f} "
+              f"(8-bit {result.probabilities_8bit[i]:.4f})  "
+              + "  ".join(f"{m}: {v[i]:.4f}" for m, v in result.transfer.items()) + f"  {path}")
+    assert set(result.transfer) == {"tf_efficientnet_lite1", "tf_efficientnet_lite2"}
+    assert min(result.probabilities) >= 0.9, result.probabilities
+    assert min(result.probabilities_8bit) >= 0.9, result.probabilities_8bit
+    assert all(0 <= p <= 1 for v in result.transfer.values() for p in v)
+    for net in (lite0, lite1, lite2):
+        assert_model_clean(net)
