@@ -45,6 +45,13 @@ _EXPORTS = {
     "ClassVisResult": "classvis",
     "ClassVisSettings": "classvis",
     "transfer_scores": "classvis",
+    "class_impressions": "impressions",
+    "impression_frames": "impressions",
+    "negative_image": "impressions",
+    "negative_frames": "impressions",
+    "ImpressionSettings": "impressions",
+    "ImpressionResult": "impressions",
+    "NegativeResult": "impressions",
 }
 
 
@@ -74,5 +81,7 @@ if TYPE_CHECKING:  # pragma: no cover
                            class_visualization_frames, transfer_scores)
     from .errors import NetVizError
     from .fooling import FoolingFrame, FoolingResult, fool, fool_batch, fooling_frames, fooling_results
+    from .impressions import (ImpressionResult, ImpressionSettings, NegativeResult, class_impressions,
+                              impression_frames, negative_frames, negative_image)
     from .images import ImageGeometry, deprocess, deprocess_batch, open_image, preprocess, preprocess_with_geometry
     from .models import BUNDLED_MODELS, DEFAULT_MODEL, LoadedModel, load_model, load_model_cached

@@ -1,0 +1,118 @@
+"""``netviz impressions --target C --out img.png``: (saliency-driven) class impressions and negative images."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .common import add_model_arguments, load_model_from_args, print_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "impressions",
+        help="saliency-driven class impressions (Addepalli et al.) or a fused negative image",
+        description="Generate a class impression of a class from the model's memory (no data). "
+        "All components of Addepalli et al. are on by default; switch them off to get the plain "
+        "class impressions of Mopuri et al. With --fuse C2, develop C then C2 from two regions "
+        "into one negative image.",
+    )
+    p.add_argument("--target", "-t", required=True, help="class index or name fragment (e.g. 1 or goldfish)")
+    p.add_argument("--out", "-o", required=True, help="PNG file to write")
+    p.add_argument("--fuse", default=None, metavar="C2", help="second class: make a negative image of both")
+    p.add_argument("--iterations", "-n", type=int, default=None, help="steps (default 300; with --fuse, per class 60)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-tv", action="store_true", help="switch off the TV step (eq. 1)")
+    p.add_argument("--no-saliency-lr", action="store_true", help="uniform learning rate instead of eqs. 2-4")
+    p.add_argument("--no-single-object", action="store_true", help="no pre-CI circle / growing mask (sec. 3.3)")
+    p.add_argument("--no-transforms", action="store_true", help="no random transforms after each step")
+    p.add_argument("--baseline", action="store_true", help="plain class impressions of Mopuri et al. (all --no-*)")
+    p.add_argument("--lambda1", type=float, default=None, help="TV weight λ1")
+    p.add_argument("--tv-every", type=int, default=None, help="TV step every k iterations")
+    p.add_argument("--c2", type=float, default=None)
+    p.add_argument("--t-switch", type=int, default=None)
+    p.add_argument("--settings", default=None, help="JSON file of ImpressionSettings (flags override it)")
+    p.add_argument("--transfer", action="store_true", help="also report the target probability on the other bundled models")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_model_arguments(p)
+    p.set_defaults(func=run)
+
+
+def settings_from_args(args: argparse.Namespace):
+    from ..errors import ImpressionError
+    from ..impressions import ImpressionSettings
+
+    if args.settings:
+        try:
+            text = Path(args.settings).read_text()
+        except OSError as exc:
+            raise ImpressionError(f"Cannot read the settings file {args.settings} ({exc.strerror}).") from None
+        s = ImpressionSettings.from_json(text)
+    else:
+        s = ImpressionSettings()
+    changes = {}
+    if args.baseline:
+        changes.update(tv=False, saliency_lr=False, single_object=False)
+    for flag, key in (("no_tv", "tv"), ("no_saliency_lr", "saliency_lr"), ("no_single_object", "single_object"),
+                      ("no_transforms", "transforms")):
+        if getattr(args, flag):
+            changes[key] = False
+    for flag, key in (("lambda1", "lambda1"), ("tv_every", "tv_every"), ("c2", "c2"), ("t_switch", "t_switch")):
+        if getattr(args, flag) is not None:
+            changes[key] = getattr(args, flag)
+    if args.iterations is not None and not args.fuse:
+        changes["max_iter"] = args.iterations
+    changes["seed"] = args.seed
+    return s.replace(**changes)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ImpressionError
+    from ..images import deprocess
+    from ..impressions import class_impressions, negative_image
+    from ..models import BUNDLED_MODELS, load_model_cached
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise ImpressionError(f"--out must be a .png file, got {out.name!r} (a lossy format would change the image).")
+    if not out.parent.exists():
+        raise ImpressionError(f"The folder of --out does not exist: {out.parent}")
+    settings = settings_from_args(args)
+    net = load_model_from_args(args)
+    target = int(args.target) if args.target.strip().lstrip("-").isdigit() else args.target
+
+    if args.fuse:
+        second = int(args.fuse) if args.fuse.strip().lstrip("-").isdigit() else args.fuse
+        n = args.iterations if args.iterations is not None else 60
+        res = negative_image(net, target, second, settings, first_iterations=n, second_iterations=n, seed=args.seed)
+        deprocess(net, res.image).save(out)
+        if args.json:
+            print_json({"out": str(out), "model": net.name, **res.as_dict()})
+        else:
+            print(f"{out} - negative image on {net.label}")
+            for name, c, p, r in zip(res.class_names, res.classes, res.probabilities, res.ranks):
+                print(f"  {p:7.2%}  rank {r:>4}  {c:>4}  {name}")
+            print("  top 5: " + ", ".join(f"{name} {p:.1%}" for _, name, p in res.top5))
+        return 0
+
+    transfer = []
+    if args.transfer:
+        transfer = [load_model_cached(m, device=str(net.device)) for m in BUNDLED_MODELS if m != net.name]
+
+    def progress(frame) -> None:
+        if not args.json and (frame.step % 25 == 0 or frame.final):
+            print(f"  step {frame.step:>4}  p = {float(frame.probabilities[0]):.3f}", file=sys.stderr)
+
+    res = class_impressions(net, [target], settings, transfer_models=transfer, on_frame=progress)
+    deprocess(net, res.images[:1]).save(out)
+    if args.json:
+        print_json({"out": str(out), "model": net.name, **res.as_dict()})
+        return 0
+    m = res.metrics[0]
+    print(f"{out} - class impression of {res.targets[0]} {res.class_names[0]} on {net.label}")
+    print(f"  target probability {m['target_probability']:.2%} (rank {m['target_rank']}), "
+          f"single-object score {m['single_object']:.2f}")
+    for name, p in m["transfer"].items():
+        print(f"  transfer to {name}: {p:.2%}")
+    return 0
