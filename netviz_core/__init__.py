@@ -31,7 +31,7 @@ _EXPORTS = {
     "resolve_class": "classes",
     "find_classes": "classes",
     "NetVizError": "errors",
-    "saliency": "saliency",
+    # netviz_core.saliency is the subpackage: from netviz_core.saliency import saliency, localize
     "localize": "saliency",
     "fool": "fooling",
     "fool_batch": "fooling",
@@ -59,13 +59,7 @@ def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'netviz_core' has no attribute {name!r}")
-    submodule = importlib.import_module(f".{module}", __name__)
-    if name == module:
-        # A subpackage named like its entry point (saliency): importing it bound the name to the
-        # subpackage, which is callable and forwards to the function; keep it, so that both
-        # netviz_core.saliency(...) and netviz_core.saliency.METHODS work in any import order.
-        return globals()[name]
-    value = getattr(submodule, name)
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 

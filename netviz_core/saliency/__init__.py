@@ -23,8 +23,6 @@ Thread-safe on one shared model: no hooks, no ``.grad`` on parameters, no mode c
 
 from __future__ import annotations
 
-import sys
-
 import torch
 
 from ..errors import SaliencyError
@@ -68,12 +66,3 @@ __all__ = [
     "overlay_figure", "saliency", "to_original_size",
 ]
 
-
-class _CallableModule(type(sys.modules[__name__])):
-    """``netviz_core.saliency`` is this package; calling it calls ``saliency()``."""
-
-    def __call__(self, *args, **kwargs):
-        return saliency(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -7,7 +7,6 @@ largest connected region gives the object's box.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +15,7 @@ import torch.nn.functional as F
 
 from ..errors import SaliencyError
 from ..images import ImageGeometry
+from ..optimize.transforms import gaussian_blur
 
 
 @dataclass(frozen=True)
@@ -55,45 +55,16 @@ def _as_2d(saliency_map) -> np.ndarray:
     return a.astype(np.float32, copy=False)
 
 
-def _gaussian_blur(a: np.ndarray, sigma: float) -> np.ndarray:
-    if sigma <= 0:
-        return a
-    radius = max(1, int(3 * sigma + 0.5))
-    t = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    kernel = torch.exp(-0.5 * (t / sigma) ** 2)
-    kernel /= kernel.sum()
-    x = torch.from_numpy(np.ascontiguousarray(a))[None, None]
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
-    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
-    return x[0, 0].numpy()
-
-
 def largest_region(mask: np.ndarray) -> np.ndarray:
-    """The largest 8-connected region of a boolean mask (breadth-first labelling)."""
-    h, w = mask.shape
-    seen = np.zeros_like(mask, dtype=bool)
-    best: list[tuple[int, int]] = []
-    for start in zip(*np.nonzero(mask)):
-        if seen[start]:
-            continue
-        seen[start] = True
-        region, queue = [], deque([start])
-        while queue:
-            i, j = queue.popleft()
-            region.append((i, j))
-            for di in (-1, 0, 1):
-                for dj in (-1, 0, 1):
-                    a, b = i + di, j + dj
-                    if 0 <= a < h and 0 <= b < w and mask[a, b] and not seen[a, b]:
-                        seen[a, b] = True
-                        queue.append((a, b))
-        if len(region) > len(best):
-            best = region
-    out = np.zeros_like(mask, dtype=bool)
-    if best:
-        rows, cols = zip(*best)
-        out[list(rows), list(cols)] = True
-    return out
+    """The largest 8-connected region of a boolean mask (all False if the mask is empty)."""
+    from scipy import ndimage
+
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    if count == 0:
+        return np.zeros_like(mask, dtype=bool)
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0  # background
+    return labels == int(sizes.argmax())
 
 
 def localize(
@@ -116,7 +87,7 @@ def localize(
         raise SaliencyError(f"blur must be between 0 and 1 (a fraction of the map's size), got {blur!r}.")
     a = _as_2d(saliency_map)
     h, w = a.shape
-    a = _gaussian_blur(a, float(blur) * max(h, w))
+    a = gaussian_blur(torch.from_numpy(np.ascontiguousarray(a))[None, None], float(blur) * max(h, w))[0, 0].numpy()
     peak = float(a.max())
     if peak <= 0:
         raise SaliencyError("the map is zero everywhere: there is nothing to localise.")
