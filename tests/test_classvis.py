@@ -161,12 +161,13 @@ def test_batch_of_four_equals_separate_runs(lite0):
     for i in range(4):
         assert torch.equal(exact.tensors[i], separate[i].tensors[0]), i
         assert exact.scores[i] == separate[i].scores[0]
-    # default (batched) mode: equal to float tolerance for the first steps only (chaotic dynamics)
-    batched = class_visualization(lite0, targets, seed=seeds, iterations=2)
-    alone = [class_visualization(lite0, [t], seed=s, iterations=2) for t, s in zip(targets, seeds)]
+    # default (batched) mode: equal to float tolerance after one step only (chaotic dynamics;
+    # measured with 2 threads: 9.5e-7 after 1 step, 0.022 after 2, unrelated images after 5)
+    batched = class_visualization(lite0, targets, seed=seeds, iterations=1)
+    alone = [class_visualization(lite0, [t], seed=s, iterations=1) for t, s in zip(targets, seeds)]
     diff = (batched.tensors - torch.cat([a.tensors for a in alone])).abs().max()
-    print(f"\nbatched vs separate after 2 steps: max |Δx| = {diff:.3g}")
-    assert diff < 1e-3
+    print(f"\nbatched vs separate after 1 step: max |Δx| = {diff:.3g}")
+    assert diff < 1e-4
     assert_model_clean(lite0)
 
 

@@ -67,15 +67,16 @@ def test_batch_invariant_is_the_default_arithmetic_for_one_image(lite0):
     assert all(torch.equal(fa.images, fb.images) and torch.equal(fa.scores, fb.scores) for fa, fb in zip(a, b))
 
 
-def test_default_batched_matches_separate_runs_to_tolerance_for_the_first_steps(lite0):
+def test_default_batched_matches_separate_runs_to_tolerance_after_one_step(lite0):
     # Batched kernels differ from batch-1 kernels by ~1e-6 in the logits; the
-    # normalised steps amplify that, so agreement is only promised for a few steps.
+    # normalised steps amplify that (at 224x224: 1e-6 after 1 step, 0.02 after 2,
+    # unrelated images after 5), so agreement is only promised for the first step.
     seeds = [0, 1, 2, 3]
-    batch = _frames(lite0, TARGETS, seeds, 3)
-    separate = [_frames(lite0, [t], [s], 3) for t, s in zip(TARGETS, seeds)]
-    for k in range(4):
+    batch = _frames(lite0, TARGETS, seeds, 1)
+    separate = [_frames(lite0, [t], [s], 1) for t, s in zip(TARGETS, seeds)]
+    for k in range(2):
         together = torch.cat([separate[i][k].images for i in range(4)])
-        assert torch.allclose(batch[k].images, together, atol=1e-3, rtol=0), (k, (batch[k].images - together).abs().max())
+        assert torch.allclose(batch[k].images, together, atol=1e-4, rtol=0), (k, (batch[k].images - together).abs().max())
         assert torch.equal(batch[k].targets, torch.tensor(TARGETS))
     assert torch.equal(batch[0].images, torch.cat([s[0].images for s in separate]))  # the same start
     assert_model_clean(lite0)
