@@ -87,6 +87,8 @@ class LoadedModel:
     weights_path: str | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     notes: tuple[str, ...] = ()
+    #: Layout of the module's weights; ``net(x)`` hands 4-D inputs to the module in this layout.
+    memory_format: torch.memory_format = torch.contiguous_format
 
     def __post_init__(self) -> None:
         shape = (1, 3, 1, 1)
@@ -121,6 +123,9 @@ class LoadedModel:
         return f"{self.name} ({what})"
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.memory_format is not torch.contiguous_format and x.dim() == 4:
+            # A differentiable copy of ~0.6 MB at 224 px: the gradient still lands on x, in x's layout.
+            x = x.contiguous(memory_format=self.memory_format)
         return self.module(x)
 
     def __repr__(self) -> str:
@@ -129,6 +134,26 @@ class LoadedModel:
 
 def default_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+MEMORY_FORMATS = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
+
+
+def resolve_memory_format(choice: str | None, device: torch.device) -> torch.memory_format:
+    """The weight/input layout for ``device``: ``"channels_last"``, ``"contiguous"`` or ``None``/``"auto"``.
+
+    Auto (overridable with NETVIZ_MEMORY_FORMAT) is channels_last on the CPU, where
+    ``netviz bench`` measured a forward+backward-to-input step of the EfficientNet-Lite
+    backbones faster that way (oneDNN's NHWC depthwise kernels; see
+    benchmarks/results/bench.md), and PyTorch's default layout elsewhere (not measured
+    on a GPU).  The layout changes float rounding, not results.
+    """
+    choice = (choice or os.environ.get("NETVIZ_MEMORY_FORMAT") or "auto").strip().lower()
+    if choice == "auto":
+        return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
+    if choice not in MEMORY_FORMATS:
+        raise ValueError(f"memory_format must be auto, {' or '.join(MEMORY_FORMATS)}; got {choice!r}")
+    return MEMORY_FORMATS[choice]
 
 
 # --------------------------------------------------------------------------- names
@@ -460,11 +485,13 @@ def load_model(
     weights: str | os.PathLike | None = None,
     *,
     device: str | torch.device | None = None,
+    memory_format: str | None = None,
 ) -> LoadedModel:
     """Build a timm classifier and its weights; see the module docstring for the sources.
 
     ``weights``: ``None`` (bundled for lite0/1/2, else the hub), ``"hub"``,
     ``"random"``/``"untrained"``, or a path to a ``.safetensors``/``.pth``/``.pt`` file.
+    ``memory_format``: the weights' layout (``resolve_memory_format``; default: channels_last on the CPU).
     """
     import timm
 
@@ -493,6 +520,9 @@ def load_model(
         module, source = _create_from_hub(name), "hub"
 
     freeze(module).to(dev)
+    layout = resolve_memory_format(memory_format, dev)
+    if layout is not torch.contiguous_format:
+        module.to(memory_format=layout)
     num_classes = getattr(module, "num_classes", 1000) or 1000
     return LoadedModel(
         name=name,
@@ -503,6 +533,7 @@ def load_model(
         weights_path=weights_path,
         device=dev,
         notes=tuple(notes),
+        memory_format=layout,
     )
 
 
