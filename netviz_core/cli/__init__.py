@@ -13,7 +13,7 @@ import sys
 
 from ..errors import NetVizError
 
-SUBCOMMANDS = ("classify", "saliency", "fool", "classvis")
+SUBCOMMANDS = ("classify", "saliency", "fool", "classvis", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
