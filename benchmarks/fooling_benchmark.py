@@ -81,15 +81,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="lite0 only, 3 targets per image")
     parser.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"step length (default {DEFAULT_LR})")
     parser.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER)
+    parser.add_argument("--models", nargs="+", default=None, metavar="MODEL",
+                        help=f"models to run (default: {' '.join(MODELS)})")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "fooling.json")
     args = parser.parse_args(argv)
 
     images = sorted((ROOT / "assets").glob("*.png"))
-    models = MODELS[:1] if args.quick else MODELS
+    models = args.models or (MODELS[:1] if args.quick else MODELS)
     per_image = 3 if args.quick else 10
     print(f"fooling benchmark: {len(images)} images x {per_image} targets (seed {SEED}), lr {args.lr}, "
           f"max_iter {args.max_iter}, torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
-    reports = [run_model(m, images, per_image, args.lr, args.max_iter) for m in models]
+    reports = []
+    for m in models:
+        reports.append(run_model(m, images, per_image, args.lr, args.max_iter))
+        # Written after every model, so that a long run interrupted later keeps what it measured.
+        write_json(args, images, per_image, reports, complete=len(reports) == len(models))
 
     print()
     print(f"{'model':<24}{'runs':>6}{'success':>9}{'med iter':>10}{'max iter':>10}{'med Linf':>10}"
@@ -100,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{s['max_iterations']:>10}{s['median_linf']:>10.1f}{s['median_l2']:>9.0f}"
               f"{s['quantized_runs']:>11}{s['seconds']:>9.0f}")
 
+    print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    return 0
+
+
+def write_json(args, images: list[Path], per_image: int, reports: list[dict], complete: bool) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "settings": {"images": [p.name for p in images], "targets_per_image": per_image, "seed": SEED,
@@ -107,10 +118,9 @@ def main(argv: list[str] | None = None) -> int:
                      "units": "linf and l2 in 0-255 pixel units, on the returned 8-bit images"},
         "environment": {"torch": torch.__version__, "threads": torch.get_num_threads(),
                         "python": platform.python_version(), "machine": platform.machine()},
+        "complete": complete,
         "models": reports,
     }, indent=2) + "\n")
-    print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -199,9 +199,11 @@ def resolve_targets(net: LoadedModel, targets, n: int) -> list[int]:
     """Class indices from indices or names (one target for all images, or one per image)."""
     if isinstance(targets, torch.Tensor):
         targets = targets.flatten().tolist()
-    if isinstance(targets, (int, str)):
+    if isinstance(targets, (numbers.Integral, str)):
         targets = [targets] * n
-    targets = [resolve_class(t, net.class_names) for t in targets]
+    # numpy and torch integers count as indices too (bools do not: resolve_class refuses them).
+    targets = [resolve_class(int(t) if isinstance(t, numbers.Integral) and not isinstance(t, bool) else t,
+                             net.class_names) for t in targets]
     if len(targets) == 1 and n > 1:
         targets = targets * n
     if len(targets) != n:
