@@ -19,7 +19,7 @@ from netviz_app import sidebar  # noqa: E402  (after set_page_config)
 
 PAGES = [
     st.Page("app_pages/1_classify_saliency.py", title="Classify & Saliency", icon=":material/image_search:",
-            url_path="classify", default=True),
+            default=True),  # the default page lives at "/"
     st.Page("app_pages/2_fooling.py", title="Fooling", icon=":material/theater_comedy:", url_path="fooling"),
     st.Page("app_pages/3_class_visualization.py", title="Class Visualization", icon=":material/palette:",
             url_path="class_visualization"),

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -41,7 +42,7 @@ def free_port() -> int:
 def server():
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    log = open(ROOT / "docs" / ".e2e-streamlit.log", "w") if (ROOT / "docs").exists() else subprocess.DEVNULL
+    log = tempfile.NamedTemporaryFile("w", prefix="netviz-e2e-streamlit-", suffix=".log", delete=False)
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
@@ -70,6 +71,7 @@ def server():
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +86,8 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # Tall: Streamlit scrolls inside its main block, so a screenshot shows the viewport only.
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
     pg = context.new_page()
     pg.set_default_timeout(SLOW_MS)
     yield pg
@@ -99,6 +102,13 @@ def wait_idle(page, timeout_ms: int = SLOW_MS) -> None:
     """Wait until the script run is over (Streamlit shows a 'Running...' status widget meanwhile)."""
     page.wait_for_timeout(500)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=timeout_ms)
+
+
+def wait_count(locator, n: int, timeout_s: float = SLOW_MS / 1000) -> int:
+    deadline = time.monotonic() + timeout_s
+    while locator.count() < n and time.monotonic() < deadline:
+        time.sleep(0.25)
+    return locator.count()
 
 
 def shot(page, name: str) -> Path:
@@ -139,12 +149,13 @@ def test_class_visualization_live_run_and_stop(server, page):
 
 
 def test_classify_page(server, page):
-    page.goto(f"{server}/classify?methods=vanilla,smoothgrad,guided,cam,gradcam&sg_n=4")
+    # the default page is at "/" (a bookmark of another page keeps its own path)
+    page.goto(f"{server}/?methods=vanilla,smoothgrad,guided,cam,gradcam&sg_n=4")
     page.get_by_text("Top 5").wait_for()
     page.get_by_text("Grad-CAM").wait_for()
+    assert wait_count(main_images(page), 6) >= 6  # the input and five overlays
     wait_idle(page)
     no_exception(page)
-    assert main_images(page).count() >= 6
     shot(page, "classify_saliency")
 
 
@@ -161,6 +172,7 @@ def test_class_impressions_page(server, page):
     page.goto(f"{server}/class_impressions?iters=6")
     page.get_by_role("button", name="Start").click()
     page.get_by_text("finished after").first.wait_for()
+    assert wait_count(main_images(page), 2) >= 2  # SCI and the baseline
     wait_idle(page)
     no_exception(page)
     shot(page, "class_impressions")
@@ -169,7 +181,40 @@ def test_class_impressions_page(server, page):
 def test_compare_backbones_page(server, page):
     page.goto(f"{server}/compare?iters=8&models=tf_efficientnet_lite0,tf_efficientnet_lite1")
     page.get_by_role("button", name="Start").click()
-    page.get_by_text("Transfer matrix").wait_for()
+    page.get_by_text("finished after").wait_for()
+    assert wait_count(page.locator('[data-testid="stPlotlyChart"]'), 2) >= 2  # score curves, transfer matrix
+    assert wait_count(main_images(page), 2) >= 2
     wait_idle(page)
     no_exception(page)
     shot(page, "compare_backbones")
+
+
+def _finished_caption(page) -> str:
+    loc = page.get_by_text("finished after")
+    loc.first.wait_for()
+    return loc.first.inner_text()
+
+
+def _run_cv(page, server: str, seed: int) -> None:
+    page.goto(f"{server}/class_visualization?iters=3&jitter=8&cls=130&seed={seed}")
+    page.get_by_role("button", name="Start").click()
+
+
+def test_two_sessions_at_once_get_what_each_gets_alone(server, browser):
+    """Two sessions on the same (shared, cached) model, run alone and then at the same time."""
+    pages = [browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(2)]
+    for p in pages:
+        p.set_default_timeout(SLOW_MS)
+    alone = []
+    for seed, p in zip((1, 2), pages):
+        _run_cv(p, server, seed)
+        alone.append(_finished_caption(p))
+    for seed, p in zip((1, 2), pages):  # both start before either finishes
+        _run_cv(p, server, seed)
+    together = [_finished_caption(p) for p in pages]
+    for p in pages:
+        no_exception(p)
+        p.context.close()
+    strip = lambda text: text.split(" in ")[0] + " " + text.split(" s - ", 1)[1]  # noqa: E731  (drop the timing)
+    assert alone[0] != alone[1]
+    assert [strip(t) for t in together] == [strip(t) for t in alone]
