@@ -172,8 +172,14 @@ def check_model_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise UnknownModelError("No model name given. Try tf_efficientnet_lite0 (bundled, offline).")
     name = name.strip()
-    arch, _tag = _split_tag(name)
+    arch, tag = _split_tag(name)
     if timm.is_model(arch):
+        if tag:
+            tags = [n.split(".", 1)[1] for n in timm.list_pretrained(f"{arch}.*") if "." in n]
+            if tag not in tags:  # timm itself would raise a bare RuntimeError
+                listed = f" timm has: {', '.join(tags[:10])}{' ...' if len(tags) > 10 else ''}." if tags else (
+                    f" timm has no pretrained tags for {arch}.")
+                raise UnknownModelError(f"Unknown pretrained tag {tag!r} for {arch} in {name!r}.{listed}")
         return name
     known = timm.list_models()
     close = difflib.get_close_matches(arch.lower(), known, n=5, cutoff=0.5)
