@@ -7,7 +7,7 @@ model; each result must equal the same job run alone, and the model must be left
 as it was: eval mode, frozen, no hooks, no ``.grad``.
 
 The memory test (slow) runs 100 jobs and checks that the process does not grow:
-resident memory after 100 runs within 10 % of that after 10.
+memory in use after 100 runs within 10 % of that after 10.
 """
 
 from __future__ import annotations
@@ -114,29 +114,48 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _memory_in_use() -> int:
+    """Resident memory after a GC and after glibc has returned its free pages to the system.
+
+    Without ``malloc_trim`` the resident size mostly measures glibc's per-thread arenas
+    (each session thread gets one), which keep freed memory and swing by ±25 % from one
+    moment to the next with no trend; after it, what is left is what is really in use.
+    """
+    import ctypes
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the raw resident size
+        pass
+    return _rss_bytes()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads resident memory from /proc")
 def test_memory_after_100_runs_is_within_10_percent_of_after_10(shared, chelsea, coffee):
+    """Each measurement is the median of three taken around that point (10, 15, 20 and 90, 95, 100
+    runs), since what a run leaves in flight varies by a few percent.  Measured on a 2-core
+    machine (lite0, 8 threads): in use after 10 runs ~890 MiB, after 100 ~870 MiB; no trend up to
+    300 runs (870-990 MiB).
+    """
+    import statistics
+
     jobs = _jobs(shared, chelsea, coffee)
-
-    def settle() -> int:
-        gc.collect()
-        return _rss_bytes()
-
+    errors: list[str] = []
+    samples: dict[int, int] = {}
     done = 0
-    # 10 runs (8 jobs at once, then 2), to warm every allocator and cache.
-    _, errors = _run_threads(jobs, rounds=1)
-    _, more = _run_threads(jobs[:2], rounds=1)
-    done += len(jobs) + 2
-    after_10 = settle()
-    while done < 100:
-        batch = jobs[: min(len(jobs), 100 - done)]
-        _, e = _run_threads(batch, rounds=1)
-        more += e
-        done += len(batch)
-    after_100 = settle()
-    assert errors == [] and more == []
+    for checkpoint in (10, 15, 20, 90, 95, 100):
+        while done < checkpoint:
+            batch = jobs[: min(len(jobs), checkpoint - done)]
+            errors += _run_threads(batch, rounds=1)[1]
+            done += len(batch)
+        samples[checkpoint] = _memory_in_use()
+    assert errors == []
+    after_10 = statistics.median(samples[k] for k in (10, 15, 20))
+    after_100 = statistics.median(samples[k] for k in (90, 95, 100))
     growth = (after_100 - after_10) / after_10
-    print(f"RSS after 10 runs: {after_10 / 2**20:.0f} MiB, after 100: {after_100 / 2**20:.0f} MiB ({growth:+.1%})")
+    print(f"memory in use after 10 runs: {after_10 / 2**20:.0f} MiB, after 100: {after_100 / 2**20:.0f} MiB "
+          f"({growth:+.1%}); samples {[round(v / 2**20) for v in samples.values()]} MiB")
     assert abs(growth) <= 0.10, f"memory grew {growth:+.1%} from run 10 to run 100"
     assert_model_clean(shared)
