@@ -405,8 +405,9 @@ def fooling_results(net: LoadedModel, frame: FoolingFrame, *, magnify: float = D
             target_probability_after=float(after[i, target]),
             original_probability_before=float(frame.original_probabilities[i, original]),
             original_probability_after=float(after[i, original]),
-            l2=float(delta[i].norm()),
-            linf=float(delta[i].abs().max()),
+            # Rounded: on the grid these are whole levels (L∞) up to float32 noise of ~1e-6.
+            l2=round(float(delta[i].norm()), 3),
+            linf=round(float(delta[i].abs().max()), 3),
             settings=dict(frame.settings),
             magnify=float(magnify),
             fooling_image=fooled[i : i + 1].clone(),
