@@ -30,6 +30,13 @@ L2 norm: with the L2 norm over 50 000 pixels each entry is ~0.004, grad_cum woul
 collapse ~25× below its 0.1 start after one step, and the start value would be
 meaningless; with the maximum, ĝ_i and grad_cum both live in [0, 1].
 
+**Scale.**  ĝ and grad_cum in [0, 1] make eq. 4's map small where the saliency is
+spread out (mean ~0.003 on lite0 at 224 px against the uniform 0.1 of the plain
+run), because ĝ's maximum is one pixel.  The paper's map multiplies the raw VGG-F
+gradient in 0-255 units, a scale we do not have, so ``scale`` (``lr_map_scale``,
+30 by experiment on lite0) converts it: the salient pixels then move a few times
+faster than under the uniform rate and the rest much slower, which is the point.
+
 The radius of the single-object mask grows linearly from ``radius_start`` (1) to
 ``radius_max`` (150 px) over ``radius_iterations`` (150) steps and then stays.
 """
