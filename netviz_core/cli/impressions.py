@@ -21,7 +21,8 @@ def register(sub) -> None:
     p.add_argument("--target", "-t", required=True, help="class index or name fragment (e.g. 1 or goldfish)")
     p.add_argument("--out", "-o", required=True, help="PNG file to write")
     p.add_argument("--fuse", default=None, metavar="C2", help="second class: make a negative image of both")
-    p.add_argument("--iterations", "-n", type=int, default=None, help="steps (default 300; with --fuse, per class 60)")
+    p.add_argument("--iterations", "-n", type=int, default=None, help="steps (default 300; with --fuse: the first class, default 40)")
+    p.add_argument("--fuse-iterations", type=int, default=8, help="with --fuse: steps of the second class (default 8)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-tv", action="store_true", help="switch off the TV step (eq. 1)")
     p.add_argument("--no-saliency-lr", action="store_true", help="uniform learning rate instead of eqs. 2-4")
@@ -84,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.fuse:
         second = int(args.fuse) if args.fuse.strip().lstrip("-").isdigit() else args.fuse
-        n = args.iterations if args.iterations is not None else 60
-        res = negative_image(net, target, second, settings, first_iterations=n, second_iterations=n, seed=args.seed)
+        n = args.iterations if args.iterations is not None else 40
+        res = negative_image(net, target, second, settings, first_iterations=n,
+                             second_iterations=args.fuse_iterations, seed=args.seed)
         deprocess(net, res.image).save(out)
         if args.json:
             print_json({"out": str(out), "model": net.name, **res.as_dict()})
