@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import re
 import time
 import urllib.request
 from pathlib import Path
@@ -140,6 +141,16 @@ def test_class_visualization_live_run_and_stop(server, page):
                 seen.append(src)
         page.wait_for_timeout(100)
     assert len(seen) >= 3, f"the image changed only {len(seen) - 1} times"
+    # Let the picture develop for the README's screenshot before stopping (a bounded wait).
+    step_caption = page.get_by_text(re.compile(r"^step \d+$")).first
+    develop_until = time.monotonic() + 45
+    while time.monotonic() < develop_until:
+        try:
+            if int(step_caption.inner_text(timeout=1000).split()[1]) >= 45:
+                break
+        except Exception:  # the caption is being redrawn: look again
+            pass
+        page.wait_for_timeout(500)
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("stopped after").wait_for()
     no_exception(page)
@@ -169,7 +180,7 @@ def test_fooling_page(server, page):
 
 
 def test_class_impressions_page(server, page):
-    page.goto(f"{server}/class_impressions?iters=6")
+    page.goto(f"{server}/class_impressions?iters=40")
     page.get_by_role("button", name="Start").click()
     page.get_by_text("finished after").first.wait_for()
     assert wait_count(main_images(page), 2) >= 2  # SCI and the baseline
@@ -179,7 +190,7 @@ def test_class_impressions_page(server, page):
 
 
 def test_compare_backbones_page(server, page):
-    page.goto(f"{server}/compare?iters=8&models=tf_efficientnet_lite0,tf_efficientnet_lite1")
+    page.goto(f"{server}/compare?iters=30&models=tf_efficientnet_lite0,tf_efficientnet_lite1")
     page.get_by_role("button", name="Start").click()
     page.get_by_text("finished after").wait_for()
     assert wait_count(page.locator('[data-testid="stPlotlyChart"]'), 2) >= 2  # score curves, transfer matrix
