@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from netviz_app import live, sidebar
+from netviz_app import classvis_params, live, sidebar
 from netviz_app.charts import score_curve
 from netviz_app.media import gif_bytes, jpeg_bytes, png_bytes
-from netviz_app.state import Param, UrlState, log_steps, sidebar_state
-from netviz_core.classvis import INITS, OBJECTIVES, PRESETS, ClassVisRun, settings_for, upscale
+from netviz_app.state import Param, UrlState, sidebar_state
+from netviz_core.classvis import PRESETS, ClassVisRun, settings_for, upscale
 from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 
@@ -21,30 +21,16 @@ if ctx.net is None:
 net = ctx.net
 PREFIX = "cv"
 CUSTOM = "custom"
-base = PRESETS["cs231n"]
 
 state = UrlState(PREFIX).declare(
     Param("cls", "int", 76 if net.num_classes > 76 else 0, lo=0, hi=net.num_classes - 1),
     Param("preset", "choice", "cs231n", choices=(*PRESETS, CUSTOM)),
-    Param("lam", "logfloat", base["l2_weight"], choices=log_steps(-6, 0)),
-    Param("blur_every", "int", base["blur_every"], lo=0, hi=50),
-    Param("blur_sigma", "float", base["blur_sigma"], lo=0.0, hi=3.0),
-    Param("jitter", "int", base["jitter"], lo=0, hi=32),
-    Param("lr", "logfloat", base["lr"], choices=log_steps(-1, 3, (1, 2, 2.5, 5))),
-    Param("iters", "int", base["iterations"], lo=1, hi=500),
-    Param("objective", "choice", base["objective"], choices=OBJECTIVES),
-    Param("init", "choice", base["init"], choices=INITS),
-    Param("seed", "int", 0, lo=0, hi=2**31 - 1),
+    *classvis_params.settings_params(max_iterations=500),
 )
-FIELDS = {"lam": "l2_weight", "blur_every": "blur_every", "blur_sigma": "blur_sigma", "jitter": "jitter", "lr": "lr",
-          "iters": "iterations", "objective": "objective", "init": "init"}
 
 
 def apply_preset() -> None:
-    preset = state.get("preset")
-    if preset in PRESETS:
-        for param, field in FIELDS.items():
-            state.set(param, PRESETS[preset][field])
+    classvis_params.apply_preset(state)
 
 
 names = net.class_names
@@ -69,7 +55,7 @@ with st.expander("Settings", expanded=True):
     state.number("seed", "Seed", container=c[3], step=1)
 state.sync(sidebar_state())
 
-values = {field: state.get(param) for param, field in FIELDS.items()}
+values = classvis_params.settings_values(state)
 preset = state.get("preset")
 if preset in PRESETS and any(PRESETS[preset][f] != v for f, v in values.items()):
     preset = None  # the sliders moved away from the preset: record the values only

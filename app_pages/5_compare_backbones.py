@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from netviz_app import live, sidebar
+from netviz_app import classvis_params, live, sidebar
 from netviz_app.charts import matrix, score_curve
 from netviz_app.media import png_bytes
 from netviz_app.models import cached_model
-from netviz_app.state import Param, UrlState, log_steps, sidebar_state
+from netviz_app.state import Param, UrlState, sidebar_state
 from netviz_core.classify import predict_proba
-from netviz_core.classvis import INITS, OBJECTIVES, PRESETS, ClassVisRun, settings_for, upscale
+from netviz_core.classvis import PRESETS, ClassVisRun, settings_for, upscale
 from netviz_core.errors import NetVizError
 from netviz_core.images import preprocess, to_uint8
 from netviz_core.models import BUNDLED_MODELS
@@ -20,30 +20,18 @@ st.caption("One class visualization (same class, seed and settings) on several m
            "matrix: does the image made for one model convince the others?")
 ctx = sidebar.context()
 PREFIX = "cmp"
-base = PRESETS["cs231n"]
 SIDEBAR_MODEL = "(sidebar model)"
 choices = (*BUNDLED_MODELS, SIDEBAR_MODEL)
 state = UrlState(PREFIX).declare(
     Param("models", "multi", list(BUNDLED_MODELS[:2]), choices=choices, min_items=1, max_items=3),
     Param("cls", "int", 76, lo=0, hi=999),
     Param("preset", "choice", "cs231n", choices=tuple(PRESETS)),
-    Param("lam", "logfloat", base["l2_weight"], choices=log_steps(-6, 0)),
-    Param("lr", "logfloat", base["lr"], choices=log_steps(-1, 3, (1, 2, 2.5, 5))),
-    Param("iters", "int", base["iterations"], lo=1, hi=300),
-    Param("jitter", "int", base["jitter"], lo=0, hi=32),
-    Param("blur_every", "int", base["blur_every"], lo=0, hi=50),
-    Param("blur_sigma", "float", base["blur_sigma"], lo=0.0, hi=3.0),
-    Param("objective", "choice", base["objective"], choices=OBJECTIVES),
-    Param("init", "choice", base["init"], choices=INITS),
-    Param("seed", "int", 0, lo=0, hi=2**31 - 1),
+    *classvis_params.settings_params(max_iterations=300),
 )
-FIELDS = {"lam": "l2_weight", "blur_every": "blur_every", "blur_sigma": "blur_sigma", "jitter": "jitter", "lr": "lr",
-          "iters": "iterations", "objective": "objective", "init": "init"}
 
 
 def apply_preset() -> None:
-    for param, field in FIELDS.items():
-        state.set(param, PRESETS[state.get("preset")][field])
+    classvis_params.apply_preset(state)
 
 
 # ImageNet class names: every bundled backbone has the same 1000 classes.
@@ -94,7 +82,7 @@ if len(nets) < 2:
     st.stop()
 
 target = int(state.get("cls"))
-values = {field: state.get(param) for param, field in FIELDS.items()}
+values = classvis_params.settings_values(state)
 try:
     settings = settings_for(None, seed=int(state.get("seed")), **values)
 except NetVizError as exc:

@@ -1,0 +1,44 @@
+"""Class-visualization settings as URL parameters: one definition for every page that runs one.
+
+The Class Visualization and Compare Backbones pages expose the same settings; their
+ranges, the URL names and the mapping to ``ClassVisSettings`` fields live here.
+"""
+
+from __future__ import annotations
+
+from netviz_core.classvis import INITS, OBJECTIVES, PRESETS
+
+from .state import Param, UrlState, log_steps
+
+#: URL parameter -> ClassVisSettings field
+FIELDS = {"lam": "l2_weight", "blur_every": "blur_every", "blur_sigma": "blur_sigma", "jitter": "jitter", "lr": "lr",
+          "iters": "iterations", "objective": "objective", "init": "init"}
+
+
+def settings_params(max_iterations: int, preset: str = "cs231n") -> tuple[Param, ...]:
+    """The URL parameters of the settings, with ``preset``'s values as defaults."""
+    base = PRESETS[preset]
+    return (
+        Param("lam", "logfloat", base["l2_weight"], choices=log_steps(-6, 0)),
+        Param("blur_every", "int", base["blur_every"], lo=0, hi=50),
+        Param("blur_sigma", "float", base["blur_sigma"], lo=0.0, hi=3.0),
+        Param("jitter", "int", base["jitter"], lo=0, hi=32),
+        Param("lr", "logfloat", base["lr"], choices=log_steps(-1, 3, (1, 2, 2.5, 5))),
+        Param("iters", "int", base["iterations"], lo=1, hi=max_iterations),
+        Param("objective", "choice", base["objective"], choices=OBJECTIVES),
+        Param("init", "choice", base["init"], choices=INITS),
+        Param("seed", "int", 0, lo=0, hi=2**31 - 1),
+    )
+
+
+def apply_preset(state: UrlState) -> None:
+    """Set every setting to the values of the preset chosen in ``state`` (nothing for 'custom')."""
+    preset = state.get("preset")
+    if preset in PRESETS:
+        for param, field in FIELDS.items():
+            state.set(param, PRESETS[preset][field])
+
+
+def settings_values(state: UrlState) -> dict:
+    """The ``ClassVisSettings`` fields as the URL state holds them."""
+    return {field: state.get(param) for param, field in FIELDS.items()}
