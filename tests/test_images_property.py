@@ -48,7 +48,7 @@ def _decodes_or_refuses(data: bytes, max_side: int = MAX_SIDE) -> Image.Image | 
         assert str(err), "an ImageInputError must carry a message"
         return None
     assert isinstance(im, Image.Image) and im.mode == "RGB"
-    assert 1 <= min(im.size) and max(im.size) <= max_side
+    assert min(im.size) >= 1 and max(im.size) <= max_side
     np.asarray(im)  # the pixels are really there
     return im
 
