@@ -16,6 +16,9 @@ import streamlit as st
 st.set_page_config(page_title="NetViz", page_icon=":eye:", layout="wide", initial_sidebar_state="expanded")
 
 from netviz_app import sidebar  # noqa: E402  (after set_page_config)
+from netviz_core.runtime import reuse_freed_memory  # noqa: E402
+
+reuse_freed_memory()  # once per process: fewer page faults per optimisation step (netviz_core/runtime.py)
 
 PAGES = [
     st.Page("app_pages/1_classify_saliency.py", title="Classify & Saliency", icon=":material/image_search:",

@@ -58,6 +58,9 @@ def main(argv=None) -> int:
 
     from netviz_core.classvis import ClassVisRun
     from netviz_core.models import load_model
+    from netviz_core.runtime import reuse_freed_memory
+
+    reuse_freed_memory()  # as `netviz bench` does: the same allocator for all three loops
 
     net = load_model(args.model, device=args.device)
     size = net.input_size[0]

@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ..runtime import reuse_freed_memory
+
+    reuse_freed_memory()  # fewer page faults per optimisation step (netviz_core/runtime.py)
     try:
         return int(args.func(args) or 0)
     except NetVizError as exc:
