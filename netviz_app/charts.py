@@ -8,17 +8,23 @@ import plotly.graph_objects as go
 
 
 def score_curve(series: dict[str, Sequence[float]], *, title: str = "class score S_c", marker_step: int | None = None,
-                y_title: str = "score", height: int = 260) -> go.Figure:
-    """One line per named series over the steps; an optional vertical marker at ``marker_step``."""
-    fig = go.Figure()
-    for name, ys in series.items():
-        fig.add_trace(go.Scatter(x=list(range(len(ys))), y=list(ys), mode="lines", name=name))
+                y_title: str = "score", height: int = 260) -> dict:
+    """One line per named series over the steps; an optional vertical marker at ``marker_step``.
+
+    A plain Plotly figure dict, not a ``go.Figure``: the live views redraw this chart
+    several times a second while the optimiser runs, and building a ``go.Figure``
+    (Plotly validates every property) took 10 ms a draw against 3.6 ms for a dict
+    handed to ``st.plotly_chart`` (measured in Streamlit's AppTest, 100 points).
+    """
+    traces = [{"type": "scatter", "mode": "lines", "name": name, "x": list(range(len(ys))),
+               "y": [float(y) for y in ys]} for name, ys in series.items()]
+    layout = {"title": {"text": title}, "height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+              "xaxis": {"title": {"text": "step"}}, "yaxis": {"title": {"text": y_title}},
+              "showlegend": len(series) > 1, "legend": {"orientation": "h", "y": -0.3}}
     if marker_step is not None:
-        fig.add_vline(x=marker_step, line_dash="dot", line_color="gray")
-    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      xaxis_title="step", yaxis_title=y_title, showlegend=len(series) > 1,
-                      legend={"orientation": "h", "y": -0.3})
-    return fig
+        layout["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": marker_step, "x1": marker_step,
+                             "y0": 0, "y1": 1, "line": {"dash": "dot", "color": "gray"}}]
+    return {"data": traces, "layout": layout}
 
 
 def matrix(values: Sequence[Sequence[float]], rows: Sequence[str], cols: Sequence[str], *, title: str,
