@@ -13,8 +13,7 @@ What it measures, per model (tf_efficientnet_lite0/1/2 by default):
 
 * class visualization (``ClassVisRun``, the CS231n preset: jitter, L2, normalised
   step, clamp, blur every 10) at batch 1 and batch 8: time per step, alternating
-  step by step with the raw step (``interleaved_steps``), and end to end; at
-  batch 8 also against the raw step split into the engine's micro-batches;
+  step by step with the raw step (``interleaved_steps``), and end to end;
 * the batching gain: image-iterations per second at batch 8 over batch 1;
 * saliency latency (vanilla gradient and Grad-CAM, predicted class, one image);
 * fooling (``fool``, CS231n settings) time to success and time per iteration;
@@ -129,15 +128,8 @@ def loadavg() -> float | None:
 # --------------------------------------------------------------------------- the raw step
 
 
-def raw_step(net, batch: int, targets=None, micro_batches: bool = False) -> Callable[[], torch.Tensor]:
-    """The bare step: forward of the frozen module + backward to the input, nothing else.
-
-    ``micro_batches``: the same, split into the micro-batches that the engine runs on its
-    CPU worker threads (``netviz_core.optimize.parallel``), each forward + backward on
-    a worker: what a hand-written loop with the same parallelism would cost.
-    """
-    from .optimize.engine import pass_plan
-
+def raw_step(net, batch: int, targets=None) -> Callable[[], torch.Tensor]:
+    """The bare step: forward of the frozen module + backward to the input, nothing else."""
     h, w = net.input_size
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(batch, 3, h, w, generator=gen).to(net.device)
@@ -146,17 +138,13 @@ def raw_step(net, batch: int, targets=None, micro_batches: bool = False) -> Call
     t = torch.as_tensor([pool[i % len(pool)] for i in range(batch)], device=net.device)
     module = net.module
 
-    def one(s: slice) -> torch.Tensor:
-        with torch.enable_grad():
-            xi = x[s].detach().requires_grad_(True)
-            logits = module(xi)
-            (g,) = torch.autograd.grad(logits.gather(1, t[s, None]).sum(), xi)
+    def step() -> torch.Tensor:
+        xi = x.detach().requires_grad_(True)
+        logits = module(xi)
+        (g,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), xi)
         return g
 
-    slices, each = pass_plan(batch, net.device) if micro_batches else (None, None)
-    if slices is None:
-        return lambda: one(slice(None))
-    return lambda: torch.cat(each(one, slices))
+    return step
 
 
 # --------------------------------------------------------------------------- NetViz runs
@@ -258,16 +246,13 @@ def bench_model(name: str, device: torch.device, *, quick: bool, log: Callable[[
     t = time.perf_counter()
     net = load_model(name, device=device)
     load_s = time.perf_counter() - t
-    from .optimize.engine import pass_plan
-
     rounds = 1 if quick else 3
     steps1, steps8 = (10, 2) if quick else (20, 5)
 
-    raw1, raw8, raw8_micro = raw_step(net, 1), raw_step(net, 8), raw_step(net, 8, micro_batches=True)
+    raw1, raw8 = raw_step(net, 1), raw_step(net, 8)
     # Warm-up: oneDNN builds its kernels for each shape on first use.
     _times(raw1, 2, device)
     _times(raw8, 1, device)
-    _times(raw8_micro, 1, device)
     classvis_run(net, 1, 2)
     classvis_run(net, 8, 1)
 
@@ -275,13 +260,12 @@ def bench_model(name: str, device: torch.device, *, quick: bool, log: Callable[[
     b1, b8, e1, e8 = [], [], [], []
     for r in range(rounds):
         b1.append(interleaved_steps(net, 1, {"raw": raw1}, steps1))
-        b8.append(interleaved_steps(net, 8, {"raw": raw8, "raw_micro": raw8_micro}, steps8))
+        b8.append(interleaved_steps(net, 8, {"raw": raw8}, steps8))
         e1.append(classvis_run(net, 1, steps1))
         e8.append(classvis_run(net, 8, steps8))
         log(f"  {name} round {r + 1}/{rounds}: raw b1 {mean(b1[-1]['raw']) * 1e3:.1f} ms, "
-            f"classvis b1 {mean(b1[-1]['classvis']) * 1e3:.1f} ms; raw b8 {mean(b8[-1]['raw']) * 1e3:.0f} ms "
-            f"(micro-batched {mean(b8[-1]['raw_micro']) * 1e3:.0f} ms), classvis b8 "
-            f"{mean(b8[-1]['classvis']) * 1e3:.0f} ms")
+            f"classvis b1 {mean(b1[-1]['classvis']) * 1e3:.1f} ms; raw b8 {mean(b8[-1]['raw']) * 1e3:.0f} ms, "
+            f"classvis b8 {mean(b8[-1]['classvis']) * 1e3:.0f} ms")
 
     def per_step(rounds_: list[dict], key: str) -> float:
         return _median([mean(r[key]) for r in rounds_])
@@ -294,11 +278,9 @@ def bench_model(name: str, device: torch.device, *, quick: bool, log: Callable[[
         "model": name,
         "input_size": list(net.input_size),
         "memory_format": "channels_last" if net.memory_format is torch.channels_last else "contiguous",
-        "micro_batches_b8": [s.stop - s.start for s in (pass_plan(8, net.device)[0] or [slice(0, 8)])],
         "load_s": load_s,
         "raw_step_b1_s": per_step(b1, "raw"),
         "raw_step_b8_s": per_step(b8, "raw"),
-        "raw_step_b8_micro_s": per_step(b8, "raw_micro"),
         "classvis_b1_step_s": per_step(b1, "classvis"),
         "classvis_b8_step_s": per_step(b8, "classvis"),
         "classvis_b1_end_to_end_step_s": _median([e["end_to_end_s"] for e in e1]),
@@ -309,7 +291,6 @@ def bench_model(name: str, device: torch.device, *, quick: bool, log: Callable[[
         "classvis_b8_system_s_per_step": _median([e["system_s_per_step"] for e in e8]),
         "classvis_b1_over_raw": ratio(b1, "classvis", "raw"),
         "classvis_b8_over_raw": ratio(b8, "classvis", "raw"),
-        "classvis_b8_over_raw_micro": ratio(b8, "classvis", "raw_micro"),
         "classvis_b1_end_to_end_over_raw": _median([e["end_to_end_s"] for e in e1]) / per_step(b1, "raw"),
         "classvis_b8_end_to_end_over_raw": _median([e["end_to_end_s"] for e in e8]) / per_step(b8, "raw"),
         "rounds": rounds,
@@ -317,7 +298,6 @@ def bench_model(name: str, device: torch.device, *, quick: bool, log: Callable[[
     }
     out["batch_gain"] = (8 / out["classvis_b8_step_s"]) / (1 / out["classvis_b1_step_s"])
     out["raw_batch_gain"] = (8 / out["raw_step_b8_s"]) / (1 / out["raw_step_b1_s"])
-    out["raw_micro_batch_gain"] = (8 / out["raw_step_b8_micro_s"]) / (1 / out["raw_step_b1_s"])
 
     image = sample_image(net)
     for method in ("vanilla", "gradcam"):
@@ -629,9 +609,7 @@ def markdown(result: dict) -> str:
         "Every ratio divides a NetViz figure by the raw step (forward + backward to the input of the frozen "
         "module, same input layout) measured in the same process, step by step in alternation; per round the "
         "total times are divided, and the table gives the median over rounds. Class visualization uses the "
-        "CS231n preset (jitter 16, L2 1e-3, normalised step 25, clamp, blur every 10). On a CPU with 2-4 threads "
-        "NetViz runs a batch as micro-batches on one-thread worker threads (`netviz_core.optimize.parallel`); "
-        "the batch-8 overhead is against the raw step split the same way.",
+        "CS231n preset (jitter 16, L2 1e-3, normalised step 25, clamp, blur every 10).",
         "",
     ]
     models = result["models"]
@@ -652,17 +630,12 @@ def markdown(result: dict) -> str:
     row("class vis., batch 1 (ms/step)", lambda r: _ms(r["classvis_b1_step_s"]))
     row("**class vis. / raw, batch 1**", lambda r: f"**{r['classvis_b1_over_raw']:.3f}**", "≤ 1.05")
     row("class vis. end to end / raw, batch 1", lambda r: f"{r['classvis_b1_end_to_end_over_raw']:.3f}")
-    row("raw step, batch 8, one pass (ms)", lambda r: _ms(r["raw_step_b8_s"]))
-    row("raw step, batch 8, NetViz's micro-batches (ms)", lambda r: f"{_ms(r['raw_step_b8_micro_s'])} "
-        f"({'+'.join(map(str, r['micro_batches_b8']))})")
+    row("raw step, batch 8 (ms)", lambda r: _ms(r["raw_step_b8_s"]))
     row("class vis., batch 8 (ms/step)", lambda r: _ms(r["classvis_b8_step_s"]))
-    row("**class vis. / raw micro-batched, batch 8**", lambda r: f"**{r['classvis_b8_over_raw_micro']:.3f}**",
-        "≤ 1.05")
-    row("class vis. / raw one pass, batch 8", lambda r: f"{r['classvis_b8_over_raw']:.3f}")
-    row("class vis. end to end / raw one pass, batch 8", lambda r: f"{r['classvis_b8_end_to_end_over_raw']:.3f}")
+    row("**class vis. / raw, batch 8**", lambda r: f"**{r['classvis_b8_over_raw']:.3f}**", "≤ 1.05")
+    row("class vis. end to end / raw, batch 8", lambda r: f"{r['classvis_b8_end_to_end_over_raw']:.3f}")
     row("**class vis. batch 8 / batch 1, image-iterations/s**", lambda r: f"**{r['batch_gain']:.2f}×**", "≥ 1.5×")
-    row("raw step batch 8 / batch 1, images/s: one pass", lambda r: f"{r['raw_batch_gain']:.2f}×")
-    row("raw step batch 8 / batch 1, images/s: micro-batches", lambda r: f"{r['raw_micro_batch_gain']:.2f}×")
+    row("raw step batch 8 / batch 1, images/s", lambda r: f"{r['raw_batch_gain']:.2f}×")
     row("class vis. page faults / system ms per step, batch 1", lambda r: f"{r['classvis_b1_minor_faults_per_step']:.0f}"
         f" / {r['classvis_b1_system_s_per_step'] * 1e3:.1f}")
     row("class vis. page faults / system ms per step, batch 8", lambda r: f"{r['classvis_b8_minor_faults_per_step']:.0f}"

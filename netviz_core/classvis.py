@@ -74,9 +74,6 @@ class ClassVisSettings:
     ``l2_weight`` is λ of R(I) = λ‖I‖²₂ (I in normalised units); ``lr`` the length of
     each normalised-gradient step; ``seed`` an int (every image's generator gets it)
     or one int per target.  ``preset`` only records where the values came from.
-    ``batch_invariant`` and ``parallel`` choose how a batch is computed (see
-    ``netviz_core.optimize.engine``): image by image, bit for bit like separate runs;
-    or, with ``parallel`` on a few-core CPU, in micro-batches on worker threads.
     """
 
     targets: tuple[int, ...] = ()
@@ -94,7 +91,6 @@ class ClassVisSettings:
     clamp: bool = True
     seed: int | tuple[int, ...] = 0
     batch_invariant: bool = False
-    parallel: bool = True
     gif_every: int = 5
 
     def __post_init__(self) -> None:
@@ -176,9 +172,6 @@ def validate_settings(s: ClassVisSettings) -> None:
         bad(f"The jitter must be a whole number of pixels, 0 or more; got {s.jitter!r}.")
     if not _finite(s.noise_std) or s.noise_std <= 0:
         bad(f"The noise std must be a finite number above 0; got {s.noise_std!r}.")
-    for flag in ("clamp", "batch_invariant", "parallel"):
-        if not isinstance(getattr(s, flag), bool):
-            bad(f"{flag} must be true or false; got {getattr(s, flag)!r}.")
     if not _is_int(s.gif_every) or s.gif_every < 1:
         bad(f"gif_every must be a whole number of steps, 1 or more; got {s.gif_every!r}.")
     if not all(_is_int(t) and t >= 0 for t in s.targets):
@@ -232,7 +225,6 @@ def engine_parts(s: ClassVisSettings) -> dict[str, Any]:
         post_steps=post_steps,
         max_iter=s.iterations,
         batch_invariant=s.batch_invariant,
-        parallel=None if s.parallel else False,
     )
 
 
@@ -387,8 +379,11 @@ class ClassVisRun:
             frames.append(im)
 
     def _score(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of the images themselves, in the run's passes (same arithmetic as the run)."""
-        return engine.score_images(self.net, x, self.settings.batch_invariant, None if self.settings.parallel else False)
+        """Logits of the images themselves, per image in batch-invariant mode (same arithmetic as the run)."""
+        with torch.no_grad():
+            if self.settings.batch_invariant:
+                return torch.cat([self.net(x[i : i + 1]) for i in range(x.shape[0])]).float()
+            return self.net(x).float()
 
     def result(self, transfer: bool | Sequence[str] = False) -> ClassVisResult:
         """The images as they are now (after the last frame seen); ``transfer`` as in ``transfer_scores``."""

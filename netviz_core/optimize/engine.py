@@ -47,17 +47,8 @@ Each image then sees exactly the arithmetic of a run of its own, so a batch
 equals its separate runs bit for bit, at the cost of the batching speed-up.
 In that mode transforms and objectives get a one-image ``StepContext`` (that
 image's target and generator; ``state`` is shared, so they must not keep
-batch-shaped tensors in it).  The default (False) is batched: faster, and equal
-to separate runs only to float tolerance after the first step.
-
-Micro-batches on worker threads (``parallel``)
-----------------------------------------------
-On a CPU with a few cores, a batch of 2 or more is split into micro-batches of 2
-images, each run on a worker thread with one intra-op thread (the forward passes
-in parallel, then the backward passes), instead of one pass over the whole batch:
-on 2 cores that gave 1.66x the image-iterations per second of batch 1 where one
-pass gave 0.97x.  The parts see the same per-pass ``StepContext`` as in
-batch-invariant mode.  See ``netviz_core.optimize.parallel`` for when it applies.
+batch-shaped tensors in it).  The default (False) is one batched pass: faster,
+and equal to separate runs only to float tolerance after the first step.
 """
 
 from __future__ import annotations
@@ -71,7 +62,6 @@ import torch
 
 from ..errors import OptimisationError
 from ..gradients import as_target_tensor
-from . import parallel as _parallel
 from .objectives import ClassLogit, Objective
 from .steps import NormalizedGradient, StepRule
 from .transforms import PostStep, Transform
@@ -165,7 +155,6 @@ def optimize(
     state: dict | None = None,
     before_step: Callable[[StepContext, torch.Tensor], None] | None = None,
     batch_invariant: bool = False,
-    parallel: bool | None = None,
 ) -> Iterator[Frame]:
     """Gradient ascent on the batch ``init`` (N, 3, H, W); yields a ``Frame`` per step.
 
@@ -177,9 +166,6 @@ def optimize(
     step rule runs.  Close the generator (or just stop iterating) to cancel.
     ``batch_invariant`` runs the forward and backward passes one image at a time,
     so that the batch equals separate runs bit for bit (see the module docstring).
-    ``parallel=False`` keeps a CPU batch in one pass instead of splitting it into
-    micro-batches on worker threads (``netviz_core.optimize.parallel``; None: where
-    that module finds it faster).
     """
     objective = objective if objective is not None else ClassLogit()
     step_rule = step_rule if step_rule is not None else NormalizedGradient(1.0)
@@ -200,23 +186,20 @@ def optimize(
     hint = "Lower the learning rate or the regularisation weights."
     started = time.perf_counter()
 
-    slices, each = pass_plan(n, net.device, batch_invariant, parallel)
-
-    def backward(p: _Pass) -> torch.Tensor:
-        return torch.autograd.grad(p.total.sum(), p.images)[0]
-
     for k in range(max_iter + 1):
         ctx.step, ctx.terms = k, {}
         last = k == max_iter
-        if slices is None:
-            passes = [_forward(ctx, x, transforms, objective, last)]
-            logits = ctx.logits.detach()
-        else:
-            passes = each(lambda s: _forward(
-                StepContext(net=net, step=k, targets=targets[s], generators=gens[s], state=ctx.state),
-                x[s], transforms, objective, last), slices)
+        if batch_invariant:
+            passes = [
+                _forward(StepContext(net=net, step=k, targets=targets[i : i + 1], generators=[gens[i]],
+                                     state=ctx.state), x[i : i + 1], transforms, objective, last)
+                for i in range(n)
+            ]
             ctx.terms = {name: torch.cat([p.terms[name] for p in passes]) for name in passes[0].terms}
             logits = torch.cat([p.logits for p in passes]).detach()
+        else:
+            passes = [_forward(ctx, x, transforms, objective, last)]
+            logits = ctx.logits.detach()
         _check_finite(logits, "class scores", k, hint)
         frame = Frame(
             step=k,
@@ -237,13 +220,12 @@ def optimize(
         if last or not bool(active.any()):
             frame.final = True
             if not last and transforms:
-                frame = _rescore(net, frame, batch_invariant, parallel)
+                frame = _rescore(net, frame, batch_invariant)
             yield frame
             return
         yield frame
-        grads = each(backward, passes)
-        grad = grads[0] if len(grads) == 1 else torch.cat(grads)
-        del passes, grads
+        grad = torch.cat([torch.autograd.grad(p.total.sum(), p.images)[0] for p in passes])
+        del passes
         ctx.images, ctx.logits = None, None  # release the graph before the step
         _check_finite(grad, "gradient", k, hint)
         if before_step is not None:
@@ -253,9 +235,8 @@ def optimize(
             if op.active(k + 1):
                 x_next = op(x_next, ctx)
         _check_finite(x_next, "image", k + 1, hint)
-        if stop_when is not None:  # frozen images keep their pixels (without a stop rule all stay active)
-            x_next = torch.where(active.view(-1, 1, 1, 1), x_next, x.detach())
-        x = x_next
+        mask = active.view(-1, 1, 1, 1)
+        x = torch.where(mask, x_next, x.detach())
         iterations = iterations + active.long()
 
 
@@ -284,42 +265,13 @@ def _forward(ctx: StepContext, x: torch.Tensor, transforms, objective: Objective
     return _Pass(images=xk, total=total, logits=ctx.logits, terms=ctx.terms)
 
 
-def _serially(fn, items):
-    return [fn(item) for item in items]
-
-
-def pass_plan(n: int, device, batch_invariant: bool = False, parallel: bool | None = None):
-    """How a step's passes cover a batch of ``n``: (slices or None for one pass, map function).
-
-    One pass over the batch (None); one image at a time on this thread
-    (``batch_invariant``); or micro-batches on the CPU worker pool (``parallel``,
-    see ``netviz_core.optimize.parallel``).  Every pass gets a StepContext of its own images.
-    """
-    if batch_invariant:
-        return [slice(i, i + 1) for i in range(n)], _serially
-    if parallel is not False:
-        slices = _parallel.plan(n, device)
-        if slices is not None:
-            return slices, _parallel.map_parallel
-    return None, _serially
-
-
-def score_images(net, images: torch.Tensor, batch_invariant: bool = False, parallel: bool | None = None) -> torch.Tensor:
-    """Logits of ``images`` (no gradient), computed in the same passes as an engine run over them."""
-
-    def score(x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():  # grad mode is per thread: set it where the pass runs
-            return net(x).float()
-
-    slices, each = pass_plan(images.shape[0], images.device, batch_invariant, parallel)
-    if slices is None:
-        return score(images)
-    return torch.cat(each(lambda s: score(images[s]), slices))
-
-
-def _rescore(net, frame: Frame, batch_invariant: bool, parallel: bool | None) -> Frame:
+def _rescore(net, frame: Frame, batch_invariant: bool = False) -> Frame:
     """Scores of the frame's images themselves (no transforms)."""
-    logits = score_images(net, frame.images, batch_invariant, parallel)
+    with torch.no_grad():
+        if batch_invariant:
+            logits = torch.cat([net(frame.images[i : i + 1]) for i in range(frame.images.shape[0])]).float()
+        else:
+            logits = net(frame.images).float()
     t = frame.targets
     frame.scores = logits.gather(1, t[:, None])[:, 0]
     frame.probabilities = logits.softmax(1).gather(1, t[:, None])[:, 0]
