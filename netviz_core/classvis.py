@@ -172,6 +172,9 @@ def validate_settings(s: ClassVisSettings) -> None:
         bad(f"The jitter must be a whole number of pixels, 0 or more; got {s.jitter!r}.")
     if not _finite(s.noise_std) or s.noise_std <= 0:
         bad(f"The noise std must be a finite number above 0; got {s.noise_std!r}.")
+    for flag in ("clamp", "batch_invariant"):
+        if not isinstance(getattr(s, flag), bool):
+            bad(f"{flag} must be true or false; got {getattr(s, flag)!r}.")
     if not _is_int(s.gif_every) or s.gif_every < 1:
         bad(f"gif_every must be a whole number of steps, 1 or more; got {s.gif_every!r}.")
     if not all(_is_int(t) and t >= 0 for t in s.targets):

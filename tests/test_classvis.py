@@ -69,6 +69,8 @@ def test_settings_round_trip_json():
         (dict(blur_sigma=-1.0), "sigma"),
         (dict(jitter=2.5), "jitter"),
         (dict(gif_every=0), "gif_every"),
+        (dict(clamp="no"), "clamp must be true or false"),
+        (dict(batch_invariant=1), "batch_invariant must be true or false"),
         (dict(colour=1), "colour"),
     ],
 )
