@@ -14,9 +14,15 @@ from __future__ import annotations
 import streamlit as st
 
 st.set_page_config(page_title="NetViz", page_icon=":eye:", layout="wide", initial_sidebar_state="expanded")
+st.sidebar.title("NetViz")
+st.sidebar.caption("What a pretrained image classifier sees.")
 
-from netviz_app import sidebar  # noqa: E402  (after set_page_config)
-from netviz_core.runtime import reuse_freed_memory  # noqa: E402
+# The first run of a server process imports PyTorch and timm (most of a cold start: ~6 of
+# ~12 s on a 2-core CPU); say so instead of showing a blank page.  Later runs find the
+# modules loaded, and st.spinner only appears after half a second.
+with st.spinner("Starting NetViz: importing PyTorch and timm (first run of this server only)..."):
+    from netviz_app import sidebar
+    from netviz_core.runtime import reuse_freed_memory
 
 reuse_freed_memory()  # once per process: fewer page faults per optimisation step (netviz_core/runtime.py)
 
@@ -33,7 +39,5 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-st.sidebar.title("NetViz")
-st.sidebar.caption("What a pretrained image classifier sees.")
 sidebar.draw()
 page.run()
