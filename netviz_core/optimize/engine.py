@@ -224,8 +224,9 @@ def optimize(
             yield frame
             return
         yield frame
-        grad = torch.cat([torch.autograd.grad(p.total.sum(), p.images)[0] for p in passes])
-        del passes
+        grads = [torch.autograd.grad(p.total.sum(), p.images)[0] for p in passes]
+        grad = grads[0] if len(grads) == 1 else torch.cat(grads)
+        del passes, grads
         ctx.images, ctx.logits = None, None  # release the graph before the step
         _check_finite(grad, "gradient", k, hint)
         if before_step is not None:
@@ -235,8 +236,9 @@ def optimize(
             if op.active(k + 1):
                 x_next = op(x_next, ctx)
         _check_finite(x_next, "image", k + 1, hint)
-        mask = active.view(-1, 1, 1, 1)
-        x = torch.where(mask, x_next, x.detach())
+        if stop_when is not None:  # images that are done keep their pixels (without a stop rule none is)
+            x_next = torch.where(active.view(-1, 1, 1, 1), x_next, x.detach())
+        x = x_next
         iterations = iterations + active.long()
 
 

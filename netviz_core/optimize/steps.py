@@ -40,7 +40,8 @@ class NormalizedGradient(StepRule):
         self.lr, self.eps = float(lr), float(eps)
 
     def __call__(self, x, grad, ctx):
-        return x + self.lr * grad / (per_image_norm(grad) + self.eps)
+        # One fused pass over the image: x + g · (lr / ‖g‖), the scale computed per image.
+        return torch.addcmul(x, grad, self.lr / (per_image_norm(grad) + self.eps))
 
 
 class SignGradient(StepRule):
