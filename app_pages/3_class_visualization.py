@@ -121,6 +121,10 @@ if run.error:
 if not run.pictures:
     st.stop()
 if run.result is None and run.job is not None and run.job.last is not None:
+    last = run.job.last
+    if run.steps[-1] != last.step:  # stopped between two kept pictures: keep the one the result describes
+        run.steps.append(last.step)
+        run.pictures.append(to_uint8(net, last.images[:1])[0])
     try:
         run.result = run.job.result()
     except NetVizError as exc:
@@ -129,7 +133,7 @@ if run.result is None and run.job is not None and run.job.last is not None:
 # After the run: a scrubber over the saved frames, the score curve, downloads.
 steps = run.steps
 pick = st.select_slider("Scrub through the saved frames (step)", options=steps, value=steps[-1],
-                        key=f"{PREFIX}.scrub") if len(steps) > 1 else steps[0]
+                        key=f"{PREFIX}.scrub.{run.serial}") if len(steps) > 1 else steps[0]  # each run starts at its end
 i = steps.index(pick)
 image_slot.image(upscale(_pil(run.pictures[i]), DISPLAY), caption=f"step {pick}", width=DISPLAY)
 chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}, marker_step=pick), key="cv_chart_after")

@@ -8,6 +8,12 @@ How it works with Streamlit's execution model:
   interrupts the loop of the old run, and the new configuration starts a new one.
 * Stop is an ordinary button: its click reruns the script, which interrupts the loop
   at its next draw; ``decide`` then marks the run stopped and disarms the page.
+* A click during a long script run makes Streamlit start the new run at once, in a
+  new thread, and stop the old one only at the old one's next Streamlit call: for a
+  moment two threads share this session's ``LiveRun`` (seen in Chromium: the new run
+  read the result of step 21 while the old loop went on to step 22).  So ``decide``
+  first asks any loop still driving the page's run to stop, and waits until it has
+  (``LiveRun.stop_requested`` / ``LiveRun.idle``); the loop looks after every frame.
 * ``drive`` iterates the core's frame generator in the script thread and calls the
   page's ``draw`` at most ``max_fps`` times per second (frames in between are only
   recorded), so the optimiser is never held up by the browser.  Everything recorded
@@ -17,6 +23,8 @@ How it works with Streamlit's execution model:
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -24,6 +32,16 @@ from typing import Any, Callable, Iterable
 import streamlit as st
 
 RUNNING, DONE, STOPPED, FAILED = "running", "done", "stopped", "failed"
+#: How long a new script run waits for the loop it replaces to stop (it looks after every optimiser step).
+SUPERSEDE_TIMEOUT_S = 60.0
+
+_serials = itertools.count(1)
+
+
+def _idle_event() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
 
 
 @dataclass
@@ -42,6 +60,9 @@ class LiveRun:
     started: float = field(default_factory=time.monotonic)
     drawn: int = 0  # how many times the live view was drawn
     seen: int = 0  # how many frames the optimiser produced
+    serial: int = field(default_factory=lambda: next(_serials))  # tells runs apart (e.g. in widget keys)
+    stop_requested: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    idle: threading.Event = field(default_factory=_idle_event, repr=False, compare=False)  # no loop drives it
 
     @property
     def elapsed(self) -> float:
@@ -65,8 +86,15 @@ def buttons(prefix: str, container=st, start_label: str = "Start", disabled: boo
 
 
 def decide(prefix: str, config: Any, start: bool, stop: bool) -> bool:
-    """Whether this script run should start a new optimisation for ``config``."""
+    """Whether this script run should start a new optimisation for ``config``.
+
+    First, a loop that an earlier script run may still be driving is stopped (see the
+    module docstring), so that what follows reads a run no other thread changes.
+    """
     run = current(prefix)
+    if run is not None and not run.idle.is_set():
+        run.stop_requested.set()
+        run.idle.wait(SUPERSEDE_TIMEOUT_S)
     armed_key = _key(prefix, "armed")
     if stop:
         st.session_state[armed_key] = False
@@ -105,27 +133,39 @@ def drive(
 
     An exception listed in ``on_error`` (e.g. NetVizError) marks the run failed with
     its message; Streamlit's own rerun/stop exceptions pass through (the loop is
-    interrupted and the frames so far stay in ``run``).
+    interrupted and the frames so far stay in ``run``).  When a newer script run of
+    the session asks this loop to stop (``decide``), it ends after the frame in hand
+    and ends this script run too (``st.stop``): the newer run has taken over.
     """
     interval = 1.0 / max_fps
     last_draw = 0.0
+    superseded = False
+    run.idle.clear()
     try:
         for frame in frames:
             run.last = frame
             run.seen += 1
             record(run, frame)
+            if run.stop_requested.is_set():
+                superseded = True
+                break
             now = time.monotonic()
             if now - last_draw >= interval or run.seen == 1 or getattr(frame, "final", False):
                 run.drawn += 1
                 draw(run)
                 last_draw = time.monotonic()
-        run.status = DONE
+        else:
+            run.status = DONE
     except on_error as exc:  # type: ignore[misc]
         run.status, run.error = FAILED, str(exc)
     finally:
         close = getattr(frames, "close", None)
         if close is not None:
             close()
+        run.idle.set()
+    if superseded:
+        run.status = STOPPED
+        st.stop()
     return run
 
 

@@ -11,6 +11,12 @@ def plotly_charts(at):
     return at.get("plotly_chart")
 
 
+def scrubber(at):
+    """The frame scrubber; its key names the run, so that each new run starts at its own last frame."""
+    (scrub,) = [s for s in at.select_slider if s.key.startswith("cv.scrub.")]
+    return scrub
+
+
 def test_short_run_shows_image_and_score_chart():
     at = open_app(PAGE, {"iters": "3", "cls": "76", "jitter": "4"})
     assert_ok(at)
@@ -25,12 +31,14 @@ def test_short_run_shows_image_and_score_chart():
     assert at.query_params["iters"] in ("3", ["3"])
 
     # drive the widgets: the scrubber, then a slider change starts a new run (the page stays armed)
-    at.select_slider(key="cv.scrub").set_value(0).run(timeout=TIMEOUT)
+    assert scrubber(at).value == 3  # the last frame
+    scrubber(at).set_value(0).run(timeout=TIMEOUT)
     assert_ok(at)
-    assert at.select_slider(key="cv.scrub").value == 0
+    assert scrubber(at).value == 0
     at.slider(key="cv.jitter").set_value(2).run(timeout=TIMEOUT)
     assert_ok(at)
     assert any("finished after 3 steps" in c.value for c in at.caption)
+    assert scrubber(at).value == 3  # the new run is shown at its end, not at the old run's step 0
     assert {"PNG (final image)", "GIF (evolution)"} <= {d.label for d in at.get("download_button")}
 
     # Stop disarms: the frames stay, a further change does not start a run
