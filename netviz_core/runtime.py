@@ -9,7 +9,11 @@ re-allocates tens of megabytes of activations every step, so a step pays thousan
 of page faults.  Measured with ``getrusage`` on tf_efficientnet_lite0, class
 visualization, torch 2.14, the project's 2-core CPU: batch 1: 3,355 minor faults
 and 15.3 ms of system time per step by default, 96 and 1.0 ms with this setting;
-batch 8: 31,361 and 112 ms against 823 and 9.8 ms.  Both settings are needed:
+batch 8: 31,361 and 112 ms against 823 and 9.8 ms; tf_efficientnet_lite2 at batch 8
+(activations up to ~100 MB): 64,131 and 209 ms by default, 11,983 and 41 ms with
+the 256 MiB mmap threshold below.  Threads other than the main one allocate from
+heaps of at most 64 MiB, so there a larger block is still mapped afresh each
+time (Streamlit runs pages in such threads).  Both settings are needed:
 fixing only the trim threshold turns off glibc's adaptive mmap threshold and left
 every block to ``mmap`` (40,000 faults per step).
 
@@ -32,8 +36,11 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 #: Free heap kept at the top before glibc trims it.
 TRIM_THRESHOLD_BYTES = 1 << 30
-#: Blocks at least this large still get their own mmap (glibc's largest allowed value).
-MMAP_THRESHOLD_BYTES = 32 << 20
+#: Blocks at least this large still get their own mmap.  A batch of 8 at 260 px has single
+#: activations of 50-100 MB; glibc's documented maximum is 32 MiB, and where it refuses
+#: more, ``FALLBACK_MMAP_THRESHOLD_BYTES`` is used.
+MMAP_THRESHOLD_BYTES = 256 << 20
+FALLBACK_MMAP_THRESHOLD_BYTES = 32 << 20
 
 _lock = threading.Lock()
 _state: dict[str, bool] = {}
@@ -60,4 +67,5 @@ def _apply() -> bool:
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     # mallopt returns 1 on success; the mmap threshold first, so that no moment has the
     # trim threshold fixed with the adaptive mmap threshold switched off at 128 KiB.
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
+    mmap_set = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) or mallopt(M_MMAP_THRESHOLD, FALLBACK_MMAP_THRESHOLD_BYTES)
+    return bool(mmap_set) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
