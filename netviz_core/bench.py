@@ -2,8 +2,9 @@
 
 Every NetViz figure is divided by the *raw step* measured in the same process,
 alternating (raw, NetViz, raw, NetViz, ...; step by step for class visualization),
-so that a busy machine slows both sides of a ratio alike.  The raw step is what no library can avoid: one
-forward pass of the frozen module and one backward pass to the input,
+so that a busy machine slows both sides of a ratio alike.  The raw step is what no
+library can avoid: one forward pass of the frozen module and one backward pass to
+the input,
 
     x.requires_grad_(); g = autograd.grad(module(x)[target].sum(), x)
 
@@ -186,26 +187,24 @@ def _rusage() -> tuple[int, float]:
     return r.ru_minflt, r.ru_stime
 
 
-def interleaved_steps(net, batch: int, raws: dict[str, Callable[[], Any]], steps: int) -> dict[str, list[float]]:
-    """Seconds per step of a class-visualization run and of each raw step, alternating step by step.
+def interleaved_steps(net, batch: int, raw: Callable[[], Any], steps: int) -> dict[str, list[float]]:
+    """Seconds per step of the raw step and of a class-visualization run, alternating step by step.
 
-    Each of the ``steps`` rounds times every function in ``raws`` once, then one step
-    of a running ``ClassVisRun`` (CS231n preset: every step's jitter, L2, normalised
-    step, clamp, the frame's softmax and checks, a GIF snapshot every 5 steps, a blur
-    every 10).  Neighbouring steps share the machine's load, so their ratio holds
-    on a busy machine.
+    Each of the ``steps`` rounds times ``raw`` once, then one step of a running
+    ``ClassVisRun`` (CS231n preset: every step's jitter, L2, normalised step, clamp,
+    the frame's softmax and checks, a GIF snapshot every 5 steps, a blur every 10).
+    Neighbouring steps share the machine's load, so their ratio holds on a busy machine.
     """
     from .classvis import ClassVisRun
 
     targets = [CLASSVIS_TARGETS[i % len(CLASSVIS_TARGETS)] for i in range(batch)]
     job = ClassVisRun(net, targets, preset="cs231n", iterations=steps + 1)  # no step of these is the last
     frames = job.frames()
-    out: dict[str, list[float]] = {name: [] for name in (*raws, "classvis")}
+    out: dict[str, list[float]] = {"raw": [], "classvis": []}
     try:
         next(frames)  # the start image and its first forward pass
         for _ in range(steps):
-            for name, fn in raws.items():
-                out[name].append(_times(fn, 1, net.device)[0])
+            out["raw"].append(_times(raw, 1, net.device)[0])
             out["classvis"].append(_times(lambda: next(frames), 1, net.device)[0])
     finally:
         frames.close()
@@ -259,8 +258,8 @@ def bench_model(name: str, device: torch.device, *, quick: bool, log: Callable[[
     mean = statistics.fmean
     b1, b8, e1, e8 = [], [], [], []
     for r in range(rounds):
-        b1.append(interleaved_steps(net, 1, {"raw": raw1}, steps1))
-        b8.append(interleaved_steps(net, 8, {"raw": raw8}, steps8))
+        b1.append(interleaved_steps(net, 1, raw1, steps1))
+        b8.append(interleaved_steps(net, 8, raw8, steps8))
         e1.append(classvis_run(net, 1, steps1))
         e8.append(classvis_run(net, 8, steps8))
         log(f"  {name} round {r + 1}/{rounds}: raw b1 {mean(b1[-1]['raw']) * 1e3:.1f} ms, "
