@@ -314,22 +314,53 @@ class ImageGeometry:
     input_size: tuple[int, int]  # (height, width)
 
     def input_to_original(self, x: float, y: float) -> tuple[float, float]:
-        """Map a point in model-input pixels to original-image pixels."""
+        """Map a point in model-input pixels (0 <= x <= W, 0 <= y <= H) to original-image pixels.
+
+        The model input is the crop box resized, so a point of the input lands in the crop box;
+        the result is clamped to it, because ``x * (right - left) / w`` may round one ulp past
+        the box's edge (and a caller's ``x`` computed as ``j * W / w`` one ulp past ``W``).
+        """
         left, top, right, bottom = self.crop_box
         h, w = self.input_size
-        return left + x * (right - left) / w, top + y * (bottom - top) / h
+        return (min(max(left + x * (right - left) / w, left), right),
+                min(max(top + y * (bottom - top) / h, top), bottom))
 
 
-def crop_box_for(original_size: tuple[int, int], input_size: tuple[int, int], crop_pct: float = 1.0):
-    """The centred box with the input's aspect ratio, ``crop_pct`` of the largest such box."""
+def crop_box_for(original_size, input_size: tuple[int, int], crop_pct: float = 1.0):
+    """The centred box with the input's aspect ratio, ``crop_pct`` of the largest such box.
+
+    Returns (left, top, right, bottom) with 0 <= left <= right <= width and
+    0 <= top <= bottom <= height by construction, whatever the sizes:
+
+    - which side limits the box is decided by an exact integer comparison of the aspect
+      ratios, and that side's extent is ``side * crop_pct`` (<= side);
+    - the other extent is ``in_other * side / in_side * crop_pct``: the exact quotient is at
+      most the other side, and rounding a real number to a double never passes a double
+      (the side) that bounds it, so the rounded extent is at most that side too;
+    - each axis is centred as ``start = (side - extent) / 2`` (>= 0, as ``side >= extent``)
+      and ``end = side - start`` (<= side, and >= start as ``start <= side / 2``).
+
+    The previous ``(side - in_side * (side / in_side)) / 2`` came out at -3e-14 for one
+    height in thirty (e.g. 450 for a 224 input), which PIL refuses as a box.
+
+    ``original_size`` may also be a pair of integer numpy arrays (widths, heights): the
+    box is then four float64 arrays, computed with the same operations, which is how
+    the tests check every size at once.
+    """
     width, height = original_size
     in_h, in_w = input_size
     if not 0 < crop_pct <= 1:
         raise ValueError(f"crop_pct must be in (0, 1], got {crop_pct}")
-    scale = min(width / in_w, height / in_h) * crop_pct
-    box_w, box_h = in_w * scale, in_h * scale
-    left, top = (width - box_w) / 2, (height - box_h) / 2
-    return (left, top, left + box_w, top + box_h)
+    # width / in_w <= height / in_h, compared exactly in integers: the box spans the width.
+    full_width = np.asarray(width) * in_h <= np.asarray(height) * in_w
+    box_w = np.where(full_width, width, in_w * np.asarray(height) / in_h) * crop_pct
+    box_h = np.where(full_width, in_h * np.asarray(width) / in_w, height) * crop_pct
+    left = (width - box_w) / 2
+    top = (height - box_h) / 2
+    box = (left, top, width - left, height - top)
+    if np.ndim(left) == 0:
+        return tuple(float(v) for v in box)
+    return box
 
 
 def _pil_to_tensor(im: Image.Image):

@@ -59,6 +59,67 @@ def test_crop_pct_shrinks_the_box():
         crop_box_for((400, 400), (224, 224), 0)
 
 
+#: Sides where ``in_side * (side / in_side)`` rounds above ``side``, so that the old centring put
+#: the box at -3e-14 (issue 15): for a 224 input, and for a 240 input.
+SIDES_THAT_ROUND_UP = {224: [29, 58, 116, 123, 225, 450, 457, 464], 240: [31, 62, 124, 125, 248, 481, 500, 962]}
+
+
+@pytest.mark.parametrize("in_side", sorted(SIDES_THAT_ROUND_UP))
+def test_sides_that_round_up_give_a_box_inside_the_image(in_side):
+    for side in SIDES_THAT_ROUND_UP[in_side]:
+        for size in ((741, side), (side, 741), (side, side)):
+            left, top, right, bottom = box = crop_box_for(size, (in_side, in_side))
+            assert 0 <= left <= right <= size[0] and 0 <= top <= bottom <= size[1], (size, box)
+            assert right - left == pytest.approx(bottom - top, rel=1e-12), (size, box)  # still a square
+
+
+@pytest.mark.parametrize(
+    "input_size, crop_pct",
+    [((224, 224), 1.0), ((240, 240), 1.0), ((260, 260), 1.0), ((224, 224), 0.875), ((224, 320), 0.9)],
+)
+def test_crop_box_lies_inside_the_image_for_every_size_up_to_4096(input_size, crop_pct):
+    """Every (width, height) in 1..4096 x 1..4096 at once (``crop_box_for`` takes arrays of sizes)."""
+    in_h, in_w = input_size
+    widths = np.arange(1, 4097, dtype=np.int64)[None, :]
+    for first in range(1, 4097, 1024):
+        heights = np.arange(first, first + 1024, dtype=np.int64)[:, None]
+        left, top, right, bottom = crop_box_for((widths, heights), input_size, crop_pct)
+        inside = (0 <= left) & (left <= right) & (right <= widths) & (0 <= top) & (top <= bottom) & (bottom <= heights)
+        if not inside.all():
+            i, j = np.argwhere(~inside)[0]
+            pytest.fail(f"box {left[i, j], top[i, j], right[i, j], bottom[i, j]} outside the "
+                        f"{widths[0, j]}x{heights[i, 0]} image ({inside.size - inside.sum()} sizes)")
+        if first > 1:
+            continue  # the values below: on the first quarter of the heights, to keep the test cheap
+        box_w, box_h = right - left, bottom - top
+        # The input's aspect ratio, centred, crop_pct of the side that limits it (relative errors).
+        assert np.abs(box_w * in_h / (box_h * in_w) - 1).max() < 1e-12
+        assert np.abs((left + right) / widths - 1).max() < 1e-12
+        assert np.abs((top + bottom) / heights - 1).max() < 1e-12
+        assert np.abs(np.maximum(box_w / widths, box_h / heights) / crop_pct - 1).max() < 1e-12
+        if crop_pct == 1.0:  # the limiting side is covered exactly, edge to edge
+            assert (((left == 0) & (right == widths)) | ((top == 0) & (bottom == heights))).all()
+
+
+@pytest.mark.parametrize("size", [(741, 450), (741, 500), (58, 58), (500, 31), (451, 300)])
+def test_localize_boxes_map_back_inside_the_original_image(lite0, lite1, size):
+    """Boxes over the whole map and at its corners, at the input's and at coarser resolutions."""
+    from netviz_core.saliency.localize import localize
+
+    for net in (lite0, lite1):
+        _, geo = preprocess_with_geometry(net, Image.new("RGB", size, (90, 120, 30)))
+        width, height = size
+        in_h, in_w = net.input_size
+        for h, w in ((in_h, in_w), (7, 7), (13, 17)):  # 13 x 17: in_w / w is not exact
+            for region in (np.s_[:, :], np.s_[: h // 3, : w // 3], np.s_[-(h // 3):, -(w // 3):]):
+                saliency_map = np.zeros((h, w), dtype=np.float32)
+                saliency_map[region] = 1.0
+                box = localize(saliency_map, geo, blur=0.0)
+                assert 0 <= box.left < box.right <= width and 0 <= box.top < box.bottom <= height, (net.name, box)
+        whole = localize(np.ones((13, 17), dtype=np.float32), geo, blur=0.0)
+        assert whole.as_tuple() == pytest.approx(geo.crop_box, abs=1e-9)
+
+
 MODES = {
     "RGB": lambda: Image.new("RGB", (40, 30), (200, 10, 10)),
     "L": lambda: Image.new("L", (40, 30), 128),

@@ -4,6 +4,8 @@ Whatever bytes arrive, ``open_image`` either returns an 8-bit RGB image or raise
 ``ImageInputError``; nothing else escapes.  Valid images of every mode, size and
 format decode to RGB of their own size, or of the downscaled size when their longer
 side is over ``max_side``.  (Examples are kept small so the suite stays fast.)
+Any size of picture preprocesses, on every bundled backbone, to the model's input and
+a crop box inside the picture.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import io
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
 from netviz_core.errors import ImageInputError
-from netviz_core.images import MAX_SIDE, open_image
+from netviz_core.images import MAX_SIDE, crop_box_for, open_image, preprocess_with_geometry
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -170,3 +172,37 @@ def test_downscaling_keeps_the_colour(mode):
     small = np.asarray(open_image(im, max_side=50)).astype(int)
     assert small.shape == (20, 50, 3)
     assert np.abs(small - full[:20, :50]).max() <= 1
+
+
+# ---------------------------------------------------------------------------- preprocessing
+
+
+@pytest.fixture(scope="module", params=["lite0", "lite1", "lite2"])
+def backbone(request):
+    """Each bundled backbone, with its own input size, interpolation, mean and std (its data config)."""
+    return request.getfixturevalue(request.param)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 2400), st.integers(1, 2400), st.sampled_from(["none", "model"]), st.integers(0, 255))
+@example(741, 450, "none", 128).via("issue 15: crashed lite0")
+@example(741, 500, "none", 128).via("issue 15: crashed lite1")
+@example(58, 58, "none", 128).via("issue 18: crashed lite1")
+def test_preprocess_maps_any_size_onto_the_input_and_back(backbone, width, height, crop, grey):
+    """Any size preprocesses to the model's input, with a crop box inside the picture that the geometry maps to."""
+    import torch
+
+    crop_pct = None if crop == "none" else backbone.data_config.crop_pct
+    in_h, in_w = backbone.input_size
+    x, geo = preprocess_with_geometry(backbone, Image.new("RGB", (width, height), (grey, grey, grey)), crop_pct)
+    assert x.shape == (1, 3, in_h, in_w)
+    # A uniform picture stays uniform: only pixels of the picture were sampled (none from outside the box).
+    expected = (grey / 255 - backbone.data_config.mean[0]) / backbone.data_config.std[0]
+    assert torch.allclose(x, torch.full_like(x, expected), atol=1.5 / 255 / backbone.data_config.std[0])
+    left, top, right, bottom = geo.crop_box
+    assert geo.original_size == (width, height) and geo.input_size == (in_h, in_w)
+    assert 0 <= left < right <= width and 0 <= top < bottom <= height
+    assert geo.crop_box == crop_box_for((width, height), (in_h, in_w), 1.0 if crop_pct is None else crop_pct)
+    assert geo.input_to_original(0, 0) == (left, top)
+    assert geo.input_to_original(in_w, in_h) == pytest.approx((right, bottom), rel=1e-12)
+    assert geo.input_to_original(in_w / 2, in_h / 2) == pytest.approx((width / 2, height / 2), rel=1e-12)

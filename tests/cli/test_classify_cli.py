@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from PIL import Image
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,3 +32,18 @@ def test_classify_bad_image_is_a_clear_error(tmp_path):
     done = netviz("classify", str(bad))
     assert done.returncode == 2
     assert "not an image NetViz can read" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "model, size",
+    [("tf_efficientnet_lite0", (741, 450)), ("tf_efficientnet_lite1", (741, 500)), ("tf_efficientnet_lite2", (741, 450))],
+)
+def test_classify_a_photo_whose_crop_rounds_past_its_edge(tmp_path, model, size):
+    """Sizes whose crop box used to start at -3e-14 px, which PIL refused with a traceback (issue 15)."""
+    photo = tmp_path / "photo.png"
+    Image.open(ROOT / "assets" / "chelsea.png").convert("RGB").resize(size).save(photo)
+    done = netviz("classify", str(photo), "--json", "--model", model)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["model"] == model
+    assert 281 <= out["top"][0]["index"] <= 285, out["top"][0]  # still the tabby cat, stretched
