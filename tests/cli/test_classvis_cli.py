@@ -1,18 +1,28 @@
-"""``netviz classvis``: files, naming, JSON and errors (few iterations: the method itself is tested elsewhere)."""
+"""``netviz classvis``: files, naming, JSON and errors; the PNGs it writes, read back, are their classes.
+
+The presets are named explicitly: the tests check what a preset gives, not which one is the default.
+"""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from PIL import Image
 
+from netviz_core.classify import predict_proba
 from netviz_core.cli import main
 from netviz_core.cli.classvis import output_paths
+from netviz_core.images import open_image, preprocess
+
+TARGETS = ["tarantula", "1", "flamingo", "187", "pizza"]  # by name and by index
+TARGET_INDICES = [76, 1, 130, 187, 963]
 
 
 def test_one_target_writes_out_and_gif_with_json(tmp_path, capsys):
     out, gif = tmp_path / "img.png", tmp_path / "evo.gif"
-    rc = main(["classvis", "--target", "tarantula", "--iterations", "2", "--gif-every", "1", "--seed", "4",
+    rc = main(["classvis", "--target", "tarantula", "--preset", "cs231n", "--iterations", "2", "--gif-every", "1",
+               "--seed", "4",
                "--out", str(out), "--gif", str(gif), "--json"])
     captured = capsys.readouterr()
     assert rc == 0, captured.err
@@ -46,3 +56,31 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert "iterations" in capsys.readouterr().err
     assert main(["classvis", "-t", "1", "--lr", "nan", "--out", out]) == 2
     assert "learning rate" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_every_png_written_by_the_cli_is_its_class_with_p_at_least_0_9_when_read_back(lite0, tmp_path, capsys):
+    """The cs231n preset's claim, checked on the files a user gets: decode each PNG, preprocess, classify."""
+    out = tmp_path / "cv.png"
+    args = ["classvis", "--preset", "cs231n", "--out", str(out), "--json", "--no-progress", "--device", "cpu"]
+    for target in TARGETS:
+        args += ["--target", target]
+    rc = main(args)
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    report = json.loads(captured.out)
+    assert report["settings"]["preset"] == "cs231n" and report["steps"] == report["settings"]["iterations"]
+    assert [t["index"] for t in report["targets"]] == TARGET_INDICES
+    paths = output_paths(out, tuple(TARGET_INDICES), [t["name"] for t in report["targets"]])
+    read_back = {}
+    for index, path, reported in zip(TARGET_INDICES, paths, report["targets"]):
+        assert reported["out"] == str(path)
+        picture = open_image(path)
+        assert picture.size == (224, 224)  # the model's input, written without resampling
+        p = predict_proba(lite0, preprocess(lite0, picture))[0]
+        read_back[index] = (int(p.argmax()), round(float(p[index]), 4))
+        # What the report says of the 8-bit image is what the file gives.
+        assert float(p[index]) == pytest.approx(reported["probability_8bit"], abs=1e-4), index
+    print(f"\nread back from the PNGs (lite0): {{index: (top-1, P)}} = {read_back}")
+    assert all(top1 == index for index, (top1, _) in read_back.items()), read_back
+    assert min(p for _, p in read_back.values()) >= 0.9, read_back
