@@ -17,8 +17,16 @@ def test_classify_returns_sorted_top_k(lite0, coffee):
 
 
 def test_classify_accepts_a_tensor(lite0, coffee):
+    """A tensor is the model's input as it is: the model's own softmax on it, batched or not."""
     x = preprocess(lite0, coffee)
-    assert classify(lite0, x, top_k=1).indices == classify(lite0, coffee, top_k=1).indices
+    mirrored = x.flip(-1) * 0.5  # no picture path gives this input
+    for tensor in (x, x[0], mirrored):
+        with torch.no_grad():
+            top_p, top_i = lite0.module(tensor.reshape(1, *x.shape[1:])).softmax(-1)[0].topk(3)
+        got = classify(lite0, tensor, top_k=3)
+        assert got.indices == top_i.tolist()
+        assert got.probabilities == pytest.approx(top_p.tolist(), abs=1e-6)
+    assert classify(lite0, mirrored).probabilities != pytest.approx(classify(lite0, coffee).probabilities, abs=1e-3)
 
 
 def test_top_k_out_of_range(lite0, coffee):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 
 import pytest
 import torch
@@ -21,7 +20,9 @@ from netviz_core.classvis import (
     engine_parts,
     settings_for,
 )
+from netviz_core.classify import predict_proba
 from netviz_core.errors import ClassLookupError, ClassVisualizationError
+from netviz_core.images import preprocess, quantize
 from netviz_core.optimize import ClassLogit, ClassLogProbability, GaussianBlur, Jitter
 
 # tarantula (76, by name), goldfish (1), flamingo (130), Yorkshire terrier (187), pizza (963)
@@ -116,7 +117,12 @@ def test_result_contents_gif_and_json(lite0):
     d = json.loads(json.dumps(r.as_dict()))
     assert d["targets"][0]["index"] == 76 and len(d["score_history"][0]) == 5
     assert ClassVisSettings.from_dict(d["settings"]) == r.settings
-    assert all(0 <= p <= 1 and math.isfinite(p) for p in r.probabilities + r.probabilities_8bit)
+    # P(target) of the returned tensors, and of their 8-bit pictures, on the model that made them
+    picked = torch.tensor(r.targets)[:, None]
+    p = predict_proba(lite0, r.tensors).gather(1, picked)[:, 0]
+    p_8bit = predict_proba(lite0, quantize(lite0, r.tensors)).gather(1, picked)[:, 0]
+    assert r.probabilities == pytest.approx(p.tolist(), rel=1e-4)
+    assert r.probabilities_8bit == pytest.approx(p_8bit.tolist(), rel=1e-4)
     # the result reproduces from its settings alone
     again = class_visualization(lite0, settings=ClassVisSettings.from_json(r.settings.to_json()))
     assert torch.equal(again.tensors, r.tensors)
@@ -188,6 +194,8 @@ def test_five_classes_reach_high_probability_and_transfer(lite0, lite1, lite2, t
     assert set(result.transfer) == {"tf_efficientnet_lite1", "tf_efficientnet_lite2"}
     assert min(result.probabilities) >= 0.9, result.probabilities
     assert min(result.probabilities_8bit) >= 0.9, result.probabilities_8bit
-    assert all(0 <= p <= 1 for v in result.transfer.values() for p in v)
+    for net in (lite1, lite2):  # each picture as a user's photo on the other backbone
+        p = [float(predict_proba(net, preprocess(net, im))[0, t]) for im, t in zip(result.images, result.targets)]
+        assert result.transfer[net.name] == pytest.approx(p, rel=1e-4), net.name
     for net in (lite0, lite1, lite2):
         assert_model_clean(net)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from types import SimpleNamespace
 
@@ -9,7 +10,9 @@ import pytest
 import torch
 
 from conftest import assert_model_clean
+from netviz_core.classify import predict_proba
 from netviz_core.errors import ImpressionError, NetVizError
+from netviz_core.images import deprocess, preprocess
 from netviz_core.impressions import (
     ImpressionSettings,
     RandomImpressionTransforms,
@@ -251,7 +254,12 @@ def test_class_impressions_result_and_baseline_share_the_start(lite0):
     res = class_impressions(lite0, [1], ImpressionSettings(**TINY))
     assert res.images.shape == (1, 3, 224, 224) and res.targets == [1]
     m = res.metrics[0]
-    assert 0 <= m["target_probability"] <= 1 and 0 <= m["single_object"] <= 1
+    # P(target) of the picture a user would save: decoded from a PNG and classified afresh
+    png = io.BytesIO()
+    deprocess(lite0, res.images[:1]).save(png, format="PNG")
+    read_back = predict_proba(lite0, preprocess(lite0, png.getvalue()))[0, 1]
+    assert m["target_probability"] == pytest.approx(float(read_back), rel=1e-4)
+    assert 0 <= m["single_object"] <= 1  # a fraction of the saliency mass
     assert res.centres is not None and res.preci is not None
     base = class_impressions(lite0, [1], ImpressionSettings.baseline(max_iter=0), metrics=False)
     sci0 = class_impressions(lite0, [1], ImpressionSettings(max_iter=0, preci_iterations=1), metrics=False)

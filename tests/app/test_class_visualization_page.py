@@ -41,10 +41,15 @@ def test_short_run_shows_image_and_score_chart():
     assert scrubber(at).value == 3  # the new run is shown at its end, not at the old run's step 0
     assert {"PNG (final image)", "GIF (evolution)"} <= {d.label for d in at.get("download_button")}
 
-    # Stop disarms: the frames stay, a further change does not start a run
+    # Stop disarms: the frames stay, a further change does not start a run (a run has its own scrubber key)
+    shown = scrubber(at).key
     at.button(key="cv.live.stop").click().run(timeout=TIMEOUT)
     assert_ok(at)
-    assert len(at.main.image) >= 1
+    assert scrubber(at).key == shown and scrubber(at).value == 3
+    at.slider(key="cv.jitter").set_value(3).run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert scrubber(at).key == shown and scrubber(at).value == 3
+    assert any("finished after 3 steps" in c.value for c in at.caption)
 
 
 def test_preset_and_hostile_url():

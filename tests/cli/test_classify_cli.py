@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from netviz_core.classify import classify
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -16,14 +18,17 @@ def netviz(*args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def test_classify_json_parses_with_the_top_classes():
+def test_classify_json_parses_with_the_top_classes(lite0, chelsea):
     done = netviz("classify", "assets/chelsea.png", "--json")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["model"] == "tf_efficientnet_lite0"
-    assert len(out["top"]) == 5
     assert 281 <= out["top"][0]["index"] <= 285
-    assert abs(sum(t["probability"] for t in out["top"]) - 1) < 0.2
+    # The same classes and probabilities as the library gives for the same file.
+    expected = classify(lite0, chelsea, top_k=5)
+    assert [t["index"] for t in out["top"]] == expected.indices
+    assert [t["name"] for t in out["top"]] == expected.names
+    assert [t["probability"] for t in out["top"]] == pytest.approx(expected.probabilities, abs=1e-5)
 
 
 def test_classify_bad_image_is_a_clear_error(tmp_path):

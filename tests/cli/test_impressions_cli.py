@@ -2,20 +2,25 @@
 
 import json
 
+import pytest
 from PIL import Image
 
+from netviz_core.classify import predict_proba
 from netviz_core.cli import main
+from netviz_core.images import preprocess
 
 
-def test_impressions_json_writes_the_png(tmp_path, capsys):
+def test_impressions_json_writes_the_png(lite0, tmp_path, capsys):
     out = tmp_path / "ci.png"
     rc = main(["impressions", "--target", "goldfish", "--iterations", "2", "--t-switch", "1", "--no-tv",
                "--out", str(out), "--json"])
     assert rc == 0
     data = json.loads(capsys.readouterr().out)
     assert data["targets"] == [1] and data["settings"]["tv"] is False and data["settings"]["max_iter"] == 2
-    assert 0 <= data["metrics"][0]["target_probability"] <= 1
     assert Image.open(out).size == (224, 224)
+    # The reported P(goldfish) is what the written PNG gives when read back
+    read_back = float(predict_proba(lite0, preprocess(lite0, out))[0, 1])
+    assert data["metrics"][0]["target_probability"] == pytest.approx(read_back, rel=1e-4)
 
 
 def test_impressions_bad_input_is_a_clear_error(tmp_path, capsys):
