@@ -54,6 +54,39 @@ def coffee(assets):
     return open_image(assets / "coffee.png")
 
 
+@pytest.fixture
+def network_calls(monkeypatch) -> list[tuple]:
+    """Every connection, HTTP request (with its timeout) and pretrained download the test makes, recorded.
+
+    The calls still go through; a test asserts which ones there were, instead of how long they took.
+    """
+    import socket
+    import urllib.request
+
+    import timm
+
+    calls: list[tuple] = []
+    real_connect, real_urlopen, real_create = socket.socket.connect, urllib.request.urlopen, timm.create_model
+
+    def connect(self, address):
+        calls.append(("connect", address))
+        return real_connect(self, address)
+
+    def urlopen(request, *args, timeout=None, **kwargs):
+        calls.append(("urlopen", getattr(request, "full_url", request), timeout))
+        return real_urlopen(request, *args, timeout=timeout, **kwargs)
+
+    def create_model(name, pretrained=False, **kwargs):
+        if pretrained:
+            calls.append(("download", name))
+        return real_create(name, pretrained=pretrained, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(timm, "create_model", create_model)
+    return calls
+
+
 def assert_model_clean(net) -> None:
     """The model is as load_model left it: eval mode, frozen, no hooks, no .grad."""
     for m in net.module.modules():

@@ -13,7 +13,6 @@ import os
 import pickle
 import struct
 import threading
-import time
 import zlib
 from pathlib import Path
 
@@ -205,10 +204,8 @@ def test_a_20000_square_png_of_zeros_is_refused_before_any_pixel_is_decoded(monk
         raise AssertionError("pixels were decoded")
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
-    started = time.perf_counter()
     with pytest.raises(ImageInputError, match="decompression bomb"):
         open_image(data, name="zeros.png")
-    assert time.perf_counter() - started < 2
 
 
 def test_an_image_at_the_pixel_limit_decodes_within_a_bounded_size(monkeypatch):
@@ -508,30 +505,31 @@ def test_weights_size_limit_comes_from_the_environment(tmp_path):
     ],
     ids=["empty", "blank", "none", "an-int", "partial", "dash-for-nothing", "suffix-typo", "a-path", "very-long"],
 )
-def test_model_name_corpus(name, expected):
+def test_model_name_corpus(name, expected, network_calls):
     from netviz_core.models import load_model
 
-    started = time.perf_counter()
     with pytest.raises(UnknownModelError, match=expected):
         load_model(name, "random", device="cpu")
-    assert time.perf_counter() - started < 10
+    assert network_calls == []  # refused from timm's list of names, before anything is built or fetched
 
 
 @pytest.mark.parametrize("weights", [None, "random"])
-def test_known_architecture_with_unknown_pretrained_tag_lists_the_tags(monkeypatch, weights):
+def test_known_architecture_with_unknown_pretrained_tag_lists_the_tags(monkeypatch, weights, network_calls):
     """timm raises a bare RuntimeError for an unknown tag; NetViz names the tags there are."""
     from netviz_core.models import load_model
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    started = time.perf_counter()
     with pytest.raises(UnknownModelError, match=r"Unknown pretrained tag 'no_such_tag' for resnet18.*tv_in1k"):
         load_model("resnet18.no_such_tag", weights, device="cpu")
-    assert time.perf_counter() - started < 10
+    assert network_calls == []
     assert load_model("resnet18.tv_in1k", "random", device="cpu").name == "resnet18.tv_in1k"
 
 
-def test_hub_that_refuses_connections_fails_fast(monkeypatch):
-    """A closed port (connection refused) must not be retried for ~50 s by the hub client."""
+def test_hub_that_refuses_connections_fails_fast(monkeypatch, network_calls):
+    """A closed port (connection refused) must not be retried for ~50 s by the hub client.
+
+    One probe, then the error: the hub client (which retries) is never started.
+    """
     import socket
 
     from netviz_core.models import load_model
@@ -541,10 +539,9 @@ def test_hub_that_refuses_connections_fails_fast(monkeypatch):
         port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
-    started = time.perf_counter()
     with pytest.raises(HubUnreachableError, match=r"not reachable"):
         load_model("resnet18", device="cpu")
-    assert time.perf_counter() - started < 10
+    assert [c[0] for c in network_calls] == ["urlopen", "connect"]  # the probe's one request; no download
 
 
 # ============================================================================ optimisation settings

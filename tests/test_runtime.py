@@ -63,10 +63,7 @@ def test_freed_memory_is_kept_for_the_next_step():
     assert default["mmapped_while_held_mb"] >= 150
     assert tuned["mmapped_while_held_mb"] < 10
     assert tuned["heap_after_free_mb"] >= 150
-    # 10 rounds of 160 MB touch 409,600 pages: faulted in again almost every time by default
-    # (measured 390,317, and 40,015 in a run where glibc kept part of it: only printed), under 5 %
-    # of them tuned (measured 5,859-9,766: the heap still grows a little over the rounds).
-    assert tuned["faults"] < 0.05 * 10 * 40 * 4 * 2**20 / 4096
+    # The page faults this saves (printed above) are a speed figure: benchmarks/ measures them.
 
 
 def test_the_first_call_decides_and_later_calls_repeat_it(monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 
-def _supersede_script() -> None:  # runs inside AppTest's script thread
+def _supersede_script() -> None:  # runs inside AppTest's script thread (its body only: no module names)
     import threading
     import time
     from types import SimpleNamespace
@@ -14,41 +14,79 @@ def _supersede_script() -> None:  # runs inside AppTest's script thread
 
     from netviz_app import live
 
+    LONG_RUN = 100_000  # frames: far more than the old loop produces before the newer run stops it
+
     def slow_frames():
-        for k in range(200):
-            time.sleep(0.02)  # one optimiser step
-            yield SimpleNamespace(step=k, final=k == 199)
+        for k in range(LONG_RUN):
+            time.sleep(0.002)  # one optimiser step
+            yield SimpleNamespace(step=k, final=k == LONG_RUN - 1)
 
     recorded: list[int] = []
+    five_recorded = threading.Event()
+
+    def record(run, frame):
+        recorded.append(frame.step)
+        if len(recorded) == 5:
+            five_recorded.set()
+
     run = live.begin("t", "old config")
     # The older script run's loop, still going when the newer run starts (as Streamlit does on a click).
-    old = threading.Thread(target=live.drive, args=(run, slow_frames(), lambda r, f: recorded.append(f.step),
-                                                     lambda r: None))
+    old = threading.Thread(target=live.drive, args=(run, slow_frames(), record, lambda r: None))
     old.start()
-    time.sleep(0.3)
-    started = time.monotonic()
+    five_recorded.wait(60)
     starts_new = live.decide("t", "new config", start=True, stop=False)
-    waited = time.monotonic() - started
-    seen_when_decided, idle_when_decided = run.seen, run.idle.is_set()
-    time.sleep(0.2)  # nothing changes the run any more
-    old.join(5)
-    st.session_state["out"] = dict(starts_new=starts_new, waited=waited, seen=seen_when_decided, later=run.seen,
+    seen_when_decided, idle_when_decided, alive_when_decided = run.seen, run.idle.is_set(), old.is_alive()
+    old.join()
+    st.session_state["out"] = dict(starts_new=starts_new, seen=seen_when_decided, later=run.seen,
                                    idle=idle_when_decided, status=run.status, recorded=list(recorded),
-                                   last=run.last.step, alive=old.is_alive())
+                                   last=run.last.step, alive=alive_when_decided, length=LONG_RUN)
 
 
 def test_a_newer_script_run_stops_the_older_loop_and_waits_for_it():
-    at = AppTest.from_function(_supersede_script, default_timeout=60)
+    at = AppTest.from_function(_supersede_script, default_timeout=120)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     out = at.session_state["out"]
     assert out["starts_new"] is True
     assert out["idle"] is True and not out["alive"]  # the old loop had ended when decide returned
-    assert 5 <= out["seen"] < 200 and out["later"] == out["seen"]  # ... and nothing moved after
+    assert 5 <= out["seen"] < out["length"] and out["later"] == out["seen"]  # ... and nothing moved after
     assert out["status"] == "stopped"
     assert out["recorded"] == list(range(out["seen"]))  # every frame seen was recorded, the last included
     assert out["last"] == out["seen"] - 1
-    assert out["waited"] < 5
+
+
+def _stuck_loop_script() -> None:
+    """A loop that never looks at its stop request: the newer run waits SUPERSEDE_TIMEOUT_S once, then goes on."""
+    import streamlit as st
+
+    from netviz_app import live
+
+    class NeverIdle:
+        def __init__(self):
+            self.waits = []
+
+        def is_set(self):
+            return False
+
+        def wait(self, timeout=None):
+            self.waits.append(timeout)
+            return False  # timed out
+
+    run = live.begin("t", "old config")
+    run.idle = NeverIdle()
+    starts_new = live.decide("t", "new config", start=True, stop=False)
+    st.session_state["out"] = dict(starts_new=starts_new, waits=run.idle.waits,
+                                   asked_to_stop=run.stop_requested.is_set(), timeout=live.SUPERSEDE_TIMEOUT_S)
+
+
+def test_the_wait_for_an_older_loop_is_bounded():
+    at = AppTest.from_function(_stuck_loop_script, default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    out = at.session_state["out"]
+    assert out["asked_to_stop"] is True and out["starts_new"] is True
+    assert 0 < out["timeout"] < float("inf")
+    assert out["waits"] == [out["timeout"]]  # one wait, with the timeout
 
 
 def test_a_loop_that_nobody_supersedes_runs_to_the_end():
