@@ -10,8 +10,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets"
 
-# Tests never download: any hub access must fail fast and clearly.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Tests never download, whatever the caller exported: any hub access must fail fast and clearly.
+# Set (not setdefault) before anything imports huggingface_hub, which reads them once at import.
+OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "HF_HUB_DISABLE_TELEMETRY": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+os.environ.update(OFFLINE)
 
 
 @pytest.fixture(scope="session")

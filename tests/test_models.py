@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import threading
@@ -170,6 +171,20 @@ def test_unreachable_hub_fails_fast_and_says_what_to_do(monkeypatch, network_cal
     message = str(err.value)
     assert "'resnet18'" in message and "--weights" in message and "tf_efficientnet_lite0" in message
     assert network_calls == []  # offline: not even a probe
+
+
+def test_the_suite_is_offline_whatever_the_caller_exported():
+    """tests/conftest.py sets the offline variables; an exported HF_HUB_OFFLINE=0 does not let tests reach the hub."""
+    import subprocess
+    import sys
+
+    tests = Path(__file__).resolve().parent
+    code = "import json, os, conftest; print(json.dumps({k: os.environ[k] for k in conftest.OFFLINE}))"
+    env = {**os.environ, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "PYTHONPATH": str(tests)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["HF_HUB_OFFLINE"] == "1" and seen["TRANSFORMERS_OFFLINE"] == "1" and seen["HF_DATASETS_OFFLINE"] == "1"
 
 
 class _RecordedThread(threading.Thread):
