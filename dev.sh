@@ -3,6 +3,7 @@
 #   ./dev.sh app     set up, then start the dashboard (http://localhost:8501)
 #   ./dev.sh test    set up, then run the whole test suite
 #   ./dev.sh bench   set up, then run the benchmark (add --quick for a short run)
+#   ./dev.sh screenshots   set up, then run the browser test alone, writing the README's docs/screenshots/
 #   ./dev.sh setup   only set up
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -34,5 +35,6 @@ case "$cmd" in
     app) setup; exec "$VENV/bin/streamlit" run app.py "$@" ;;
     test) setup; exec "$VENV/bin/python" -m pytest "$@" ;;
     bench) setup; exec "$VENV/bin/netviz" bench "$@" ;;
-    *) echo "usage: ./dev.sh [app|test|bench|setup] [args...]" >&2; exit 2 ;;
+    screenshots) setup; NETVIZ_SCREENSHOTS=1 exec "$VENV/bin/python" -m pytest tests/e2e/test_browser.py "$@" ;;
+    *) echo "usage: ./dev.sh [app|test|bench|screenshots|setup] [args...]" >&2; exit 2 ;;
 esac
