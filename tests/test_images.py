@@ -11,6 +11,7 @@ from PIL import Image
 
 from netviz_core.errors import ImageInputError
 from netviz_core.images import (
+    ImageGeometry,
     crop_box_for,
     deprocess,
     open_image,
@@ -99,6 +100,16 @@ def test_crop_box_lies_inside_the_image_for_every_size_up_to_4096(input_size, cr
         assert np.abs(np.maximum(box_w / widths, box_h / heights) / crop_pct - 1).max() < 1e-12
         if crop_pct == 1.0:  # the limiting side is covered exactly, edge to edge
             assert (((left == 0) & (right == widths)) | ((top == 0) & (bottom == heights))).all()
+
+
+def test_points_of_the_input_map_into_the_crop_box_even_when_the_arithmetic_rounds_past_it():
+    # A box and a point (column 139 of a 139-wide map at 224 px, j * 224 / 139) where
+    # left + x * (right - left) / 224 rounds one ulp past the box's right edge.
+    geo = ImageGeometry(original_size=(1991, 300), crop_box=(116.60718888907965, 0.0, 1874.3928111109203, 300.0),
+                        input_size=(224, 224))
+    x, y = geo.input_to_original(139 * (224 / 139), 224)
+    assert (x, y) == (1874.3928111109203, 300.0)
+    assert geo.input_to_original(0, 0) == (116.60718888907965, 0.0)
 
 
 @pytest.mark.parametrize("size", [(741, 450), (741, 500), (58, 58), (500, 31), (451, 300)])
