@@ -541,7 +541,10 @@ def test_hub_that_refuses_connections_fails_fast(monkeypatch, network_calls):
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
     with pytest.raises(HubUnreachableError, match=r"not reachable"):
         load_model("resnet18", device="cpu")
-    assert [c[0] for c in network_calls] == ["urlopen", "connect"]  # the probe's one request; no download
+    from netviz_core.models import HUB_PROBE_TIMEOUT_S
+
+    probe = ("urlopen", f"http://127.0.0.1:{port}/api/models?limit=1", HUB_PROBE_TIMEOUT_S)
+    assert [c for c in network_calls if c[0] != "connect"] == [probe]  # the probe's one request; no download
 
 
 # ============================================================================ optimisation settings
