@@ -6,9 +6,9 @@ saliency maps, fooling images and class visualizations at the same time on one
 model; each result must equal the same job run alone, and the model must be left
 as it was: eval mode, frozen, no hooks, no ``.grad``.
 
-The memory test (slow) runs 192 jobs, 8 sessions at a time, in a fresh process configured
-as the product is, and checks that memory levels off: resident memory after 192 runs
-within 10 % of that after 80.
+The memory test (slow) runs 240 jobs, 8 sessions at a time, in a fresh process configured
+as the product is, and checks that memory levels off: resident memory after 240 runs
+within 10 % of that after 120.
 """
 
 from __future__ import annotations
@@ -146,14 +146,16 @@ def test_memory_levels_off_after_the_first_runs(assets):
 
     Measured as the product runs: in a fresh process with ``reuse_freed_memory`` applied at
     start-up and nothing trimmed, 8 sessions at a time on one cached model.  The process
-    first grows to its working set (glibc keeps the freed activations of each session
-    thread's arena for the next step); the reference is taken once that is done, and each
-    level is the median of three samples, since what a round leaves in flight varies.
+    first grows to its working set in steps: glibc keeps the freed activations in each malloc
+    arena for the next step, and new arenas (up to 8 per core) are made as session threads
+    contend, at moments that vary from run to run.  So the reference is taken halfway, once
+    that is done, and each level is the median of three samples (what a round leaves in flight
+    varies).
     """
     import os
     import statistics
 
-    runs = 192
+    runs = 240
     tests = Path(__file__).resolve().parent
     code = MEMORY_PROBE.format(tests=str(tests), chelsea=str(assets / "chelsea.png"),
                                coffee=str(assets / "coffee.png"), runs=runs)
@@ -167,9 +169,9 @@ def test_memory_levels_off_after_the_first_runs(assets):
     if platform.libc_ver()[0] == "glibc":
         assert report["applied"] is True  # the product's malloc setting took effect
     assert sorted(samples) == list(range(THREADS, runs + 1, THREADS))
-    settled = statistics.median(samples[k] for k in (72, 80, 88))
+    settled = statistics.median(samples[k] for k in (112, 120, 128))
     last = statistics.median(samples[k] for k in (runs - 16, runs - 8, runs))
     growth = (last - settled) / settled
-    print(f"resident after 80 runs: {settled / 2**20:.0f} MiB, after {runs}: {last / 2**20:.0f} MiB ({growth:+.1%}); "
+    print(f"resident after 120 runs: {settled / 2**20:.0f} MiB, after {runs}: {last / 2**20:.0f} MiB ({growth:+.1%}); "
           f"samples {[round(v / 2**20) for v in samples.values()]} MiB")
-    assert abs(growth) <= 0.10, f"memory grew {growth:+.1%} from run 80 to run {runs}"
+    assert abs(growth) <= 0.10, f"memory grew {growth:+.1%} from run 120 to run {runs}"
