@@ -33,6 +33,6 @@ case "$cmd" in
     setup) setup ;;
     app) setup; exec "$VENV/bin/streamlit" run app.py "$@" ;;
     test) setup; exec "$VENV/bin/python" -m pytest "$@" ;;
-    bench) setup; exec "$VENV/bin/netviz" bench "$@" ;;
+    bench) setup; exec "$VENV/bin/python" -m benchmarks.bench "$@" ;;
     *) echo "usage: ./dev.sh [app|test|bench|setup] [args...]" >&2; exit 2 ;;
 esac

@@ -1,8 +1,8 @@
 """NetViz core: what a pretrained image classifier sees.
 
-Never imports streamlit; the dashboard and the ``netviz`` CLI are thin layers over
-these functions.  Heavy modules (torch, timm) load on first use, so importing the
-package is cheap.
+Imports no UI framework; the dashboard and the ``netviz`` CLI are thin layers over
+these functions (docs/architecture.md: what may import what).  Heavy modules
+(torch, timm) load on first use, so importing the package is cheap.
 """
 
 from __future__ import annotations

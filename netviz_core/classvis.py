@@ -36,7 +36,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 from PIL import Image
@@ -442,22 +442,28 @@ def _transfer_models(net, transfer: bool | Sequence[str]) -> list[str]:
     return [str(m) for m in transfer]
 
 
-def transfer_scores(images: Sequence[Image.Image], targets: Sequence[int], models: Sequence[str] | None = None,
-                    *, device=None) -> dict[str, list[float]]:
+def transfer_scores(images: Sequence[Image.Image], targets: Sequence[int],
+                    models: Sequence[str] | Mapping[str, Any] | None = None, *, device=None) -> dict[str, list[float]]:
     """P(target) that each model gives each generated picture: does the image fool other backbones too?
 
     Each 8-bit picture is fed to each model as a user's picture would be
     (``preprocess``: resized to that model's input size, its normalisation).
-    ``models`` defaults to every bundled backbone.
+    ``models``: bundled model names (loaded here; default: every bundled backbone),
+    or a mapping label -> loaded model; the result is keyed the same way.
     """
     from .images import preprocess
     from .models import BUNDLED_MODELS, load_model_cached
 
     if len(images) != len(targets):
         raise ClassVisualizationError(f"Got {len(images)} images for {len(targets)} targets.")
+    if isinstance(models, Mapping):
+        scorers = list(models.items())
+    else:
+        scorers = [(name, None) for name in (BUNDLED_MODELS if models is None else models)]
     out: dict[str, list[float]] = {}
-    for name in (BUNDLED_MODELS if models is None else models):
-        other = load_model_cached(name, device=None if device is None else str(device))
+    for name, other in scorers:
+        if other is None:
+            other = load_model_cached(name, device=None if device is None else str(device))
         x = torch.cat([preprocess(other, im) for im in images])
         t = torch.as_tensor(list(targets), dtype=torch.long, device=other.device)
         with torch.no_grad():

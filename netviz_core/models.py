@@ -143,7 +143,7 @@ def resolve_memory_format(choice: str | None, device: torch.device) -> torch.mem
     """The weight/input layout for ``device``: ``"channels_last"``, ``"contiguous"`` or ``None``/``"auto"``.
 
     Auto (overridable with NETVIZ_MEMORY_FORMAT) is channels_last on the CPU, where
-    ``netviz bench`` measured a forward+backward-to-input step of the EfficientNet-Lite
+    the benchmark measured a forward+backward-to-input step of the EfficientNet-Lite
     backbones faster that way (oneDNN's NHWC depthwise kernels; see
     benchmarks/results/bench.md), and PyTorch's default layout elsewhere (not measured
     on a GPU).  The layout changes float rounding, not results.

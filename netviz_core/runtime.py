@@ -20,7 +20,7 @@ every block to ``mmap`` (40,000 faults per step).
 The cost is that the process keeps its peak heap (a few hundred MB for a batch of 8
 at 260 px) instead of shrinking between runs; memory then stays flat across runs.
 It changes the whole process, so the library never does it on import: the
-``netviz`` CLI, the dashboard and ``netviz bench`` call it at start-up, and a
+``netviz`` CLI, the dashboard and the benchmark (``python -m benchmarks.bench``) call it at start-up, and a
 library user may.  NETVIZ_REUSE_FREED_MEMORY=0 turns it off.  Elsewhere than
 glibc (musl, macOS, Windows) it does nothing.
 """

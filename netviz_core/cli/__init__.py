@@ -13,7 +13,7 @@ import sys
 
 from ..errors import NetVizError
 
-SUBCOMMANDS = ("classify", "saliency", "fool", "classvis", "bench", "impressions")
+SUBCOMMANDS = ("classify", "saliency", "fool", "classvis", "impressions")
 
 
 def build_parser() -> argparse.ArgumentParser:
