@@ -41,7 +41,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import torch
 from PIL import Image
 
-from .classes import resolve_class, short_name
+from . import targets as targets_mod
+from .classes import short_name
 from .errors import ClassVisualizationError
 from .optimize import engine
 from .optimize import init as start
@@ -204,13 +205,8 @@ def settings_for(preset: str | None = DEFAULT_PRESET, **overrides) -> ClassVisSe
 
 
 def resolve_targets(net, targets: Sequence[int | str] | int | str) -> tuple[int, ...]:
-    """Class indices from indices, digit strings or name fragments (``resolve_class``)."""
-    if isinstance(targets, (int, str)):
-        targets = [targets]
-    resolved = tuple(resolve_class(t, net.class_names) for t in targets)
-    if not resolved:
-        raise ClassVisualizationError("No target class given: name at least one class (an index or a name).")
-    return resolved
+    """Class indices from indices, digit strings or name fragments (``netviz_core.targets``)."""
+    return tuple(targets_mod.resolve_targets(net, targets))
 
 
 def engine_parts(s: ClassVisSettings) -> dict[str, Any]:

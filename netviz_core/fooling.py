@@ -40,12 +40,12 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 from PIL import Image
 
-from .classes import resolve_class
 from .errors import FoolingError
-from .images import ImageSource, deprocess, preprocess, quantize
+from .images import ImageSource, deprocess, quantize
 from .models import LoadedModel
 from .optimize import ClampToPixelRange, ClassLogit, Frame, NormalizedGradient, PostStep, ProjectLinf, SignGradient
 from .optimize import optimize as optimize_images
+from .targets import as_input_batch, resolve_targets
 
 #: Default length of the normalised step, in normalised units (CS231n uses 1).
 DEFAULT_LR = 1.0
@@ -170,47 +170,6 @@ def _check_settings(max_iter, lr, linf, step_size, magnify) -> None:
     _positive(magnify, "The magnification of the difference")
 
 
-def as_image_batch(net: LoadedModel, images) -> torch.Tensor:
-    """Images as a normalised batch (N, 3, H, W) at the model's input size.
-
-    Accepts a tensor (N, 3, H, W) or (3, H, W), one image source (path, bytes, PIL
-    image), or a list of them; sources are preprocessed (centre square, resized).
-    """
-    if isinstance(images, torch.Tensor):
-        x = images.unsqueeze(0) if images.dim() == 3 else images
-    elif isinstance(images, (list, tuple)):
-        if not images:
-            raise FoolingError("No images given.")
-        x = torch.cat([as_image_batch(net, im) for im in images])
-    else:
-        x = preprocess(net, images)
-    if x.dim() != 4 or x.shape[1] != 3:
-        raise FoolingError(f"Expected images of shape (N, 3, H, W), got {tuple(x.shape)}.")
-    if tuple(x.shape[2:]) != tuple(net.input_size):
-        h, w = net.input_size
-        raise FoolingError(
-            f"The image tensor is {x.shape[2]}x{x.shape[3]} but {net.name} takes {h}x{w}: "
-            "preprocess it first (netviz_core.preprocess), so the fooling image is the model input."
-        )
-    return x.detach().to(net.device, torch.float32)
-
-
-def resolve_targets(net: LoadedModel, targets, n: int) -> list[int]:
-    """Class indices from indices or names (one target for all images, or one per image)."""
-    if isinstance(targets, torch.Tensor):
-        targets = targets.flatten().tolist()
-    if isinstance(targets, (numbers.Integral, str)):
-        targets = [targets] * n
-    # numpy and torch integers count as indices too (bools do not: resolve_class refuses them).
-    targets = [resolve_class(int(t) if isinstance(t, numbers.Integral) and not isinstance(t, bool) else t,
-                             net.class_names) for t in targets]
-    if len(targets) == 1 and n > 1:
-        targets = targets * n
-    if len(targets) != n:
-        raise FoolingError(f"Got {len(targets)} targets for {n} images.")
-    return targets
-
-
 def fooling_frames(
     net: LoadedModel,
     images,
@@ -233,7 +192,7 @@ def fooling_frames(
     """
     _check_settings(max_iter, lr, linf, step_size, DEFAULT_MAGNIFY)
     max_iter = int(max_iter)
-    x0 = as_image_batch(net, images)
+    x0 = as_input_batch(net, images, at_input_size=True)
     n = x0.shape[0]
     target_list = resolve_targets(net, targets, n)
     bounded = linf is not None

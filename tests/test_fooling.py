@@ -17,7 +17,7 @@ import torch
 from conftest import ROOT, assert_model_clean
 
 from netviz_core.classify import classify
-from netviz_core.errors import ClassLookupError, FoolingError, NetVizError
+from netviz_core.errors import ClassLookupError, FoolingError, ImageInputError, NetVizError
 from netviz_core.fooling import FoolingResult, fool, fool_batch, fooling_frames, fooling_results
 from netviz_core.images import preprocess, quantize, to_uint8
 
@@ -60,9 +60,9 @@ def test_unknown_class_and_wrong_size_are_clear_errors(lite0, chelsea_x):
         fooling_frames(lite0, chelsea_x, "not a class at all")
     with pytest.raises(ClassLookupError, match="out of range"):
         fooling_frames(lite0, chelsea_x, 1000)
-    with pytest.raises(FoolingError, match="preprocess it first"):
+    with pytest.raises(ImageInputError, match="preprocess it first"):
         fooling_frames(lite0, torch.zeros(1, 3, 100, 120), TARANTULA)
-    with pytest.raises(FoolingError, match="2 targets for 1 images"):
+    with pytest.raises(ClassLookupError, match="2 targets for a batch of 1 image;"):
         fooling_frames(lite0, chelsea_x, [TARANTULA, GOLDFISH])
     with pytest.raises(FoolingError, match="use fool_batch"):
         fool(lite0, chelsea_x.expand(2, -1, -1, -1), TARANTULA)

@@ -61,7 +61,7 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 
 from ..errors import OptimisationError
-from ..gradients import as_target_tensor
+from ..targets import as_target_tensor
 from .objectives import ClassLogit, Objective
 from .steps import NormalizedGradient, StepRule
 from .transforms import PostStep, Transform
