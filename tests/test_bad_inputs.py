@@ -660,8 +660,8 @@ def test_class_visualization_extremes_that_have_a_correct_result(tiny, overrides
     [
         (dict(lr=float("nan")), r"learning rate .* must be a positive number, got nan"),
         (dict(lr=0), r"must be a positive number, got 0"),
-        (dict(max_iter=-3), r"iterations must be 0 or more"),
-        (dict(max_iter=1.5), r"iterations must be a whole number"),
+        (dict(iterations=-3), r"iterations must be 0 or more"),
+        (dict(iterations=1.5), r"iterations must be a whole number"),
         (dict(linf=1e6), r"at most 255"),
         (dict(step_size=1.0), r"give linf=ε as well"),
     ],
@@ -677,9 +677,9 @@ def test_fooling_settings_corpus(tiny, kwargs, expected):
 def test_fooling_with_lr_1e6_and_zero_iterations_give_results(tiny):
     from netviz_core.fooling import fool
 
-    result = fool(tiny, noise(64, 64), 1, lr=1e6, max_iter=2)
+    result = fool(tiny, noise(64, 64), 1, lr=1e6, iterations=2)
     assert result.iterations <= 2 and result.linf <= 255
-    unchanged = fool(tiny, noise(64, 64), 1, max_iter=0)
+    unchanged = fool(tiny, noise(64, 64), 1, iterations=0)
     assert unchanged.iterations == 0 and unchanged.linf == 0
 
 
