@@ -27,7 +27,7 @@ from netviz_core.errors import (
     FoolingError,
     HubUnreachableError,
     ImageInputError,
-    OptimisationError,
+    OptimizationError,
     UnknownModelError,
     WeightsFileError,
 )
@@ -480,7 +480,7 @@ def test_weights_size_limit_comes_from_the_environment(tmp_path):
     path = tmp_path / "big.safetensors"
     path.write_bytes(b"\0" * (2 * 2**20))
     code = (
-        "from netviz_core.models import read_weights_file\n"
+        "from netviz_core.weights import read_weights_file\n"
         "from netviz_core.errors import WeightsFileError\n"
         f"try:\n    read_weights_file({str(path)!r})\nexcept WeightsFileError as e:\n    print(e)\n"
     )
@@ -569,7 +569,7 @@ def test_plain_gradient_with_lr_1e6_is_stopped_within_the_first_steps(lite0):
     from netviz_core.optimize.steps import PlainGradient
 
     x = torch.zeros(1, 3, *lite0.input_size)
-    with pytest.raises(OptimisationError, match=r"Step [12]: the image exploded.*Lower the learning rate"):
+    with pytest.raises(OptimizationError, match=r"Step [12]: the image exploded.*Lower the learning rate"):
         _engine(lite0, x, step_rule=PlainGradient(1e6), max_iter=20)
 
 
@@ -579,7 +579,7 @@ def test_l2_weight_1e6_is_stopped_within_the_first_steps(tiny):
     from netviz_core.optimize.steps import PlainGradient
 
     x = torch.randn(1, 3, *tiny.input_size, generator=torch.Generator().manual_seed(0))
-    with pytest.raises(OptimisationError, match=r"Step 1: the image exploded"):
+    with pytest.raises(OptimizationError, match=r"Step 1: the image exploded"):
         _engine(tiny, x, objective=ClassLogit() - 1e6 * L2Norm(), step_rule=PlainGradient(1.0), max_iter=20)
 
 
@@ -588,13 +588,13 @@ def test_nan_in_the_objective_is_stopped_at_once(tiny):
 
     nan = Lambda(lambda ctx: (ctx.images * float("nan")).flatten(1).sum(1), name="nan")
     x = torch.zeros(1, 3, *tiny.input_size)
-    with pytest.raises(OptimisationError, match=r"Step 0: the gradient became NaN or infinite"):
+    with pytest.raises(OptimizationError, match=r"Step 0: the gradient became NaN or infinite"):
         _engine(tiny, x, objective=ClassLogit() + nan, max_iter=5)
 
 
 def test_infinite_start_image_is_stopped_at_step_0(tiny):
     x = torch.full((1, 3, *tiny.input_size), float("inf"))
-    with pytest.raises(OptimisationError, match=r"Step 0: the class scores became NaN or infinite"):
+    with pytest.raises(OptimizationError, match=r"Step 0: the class scores became NaN or infinite"):
         _engine(tiny, x, max_iter=5)
 
 
@@ -626,14 +626,14 @@ def test_blur_sigma_0_and_zero_iterations_are_handled(tiny):
 def test_class_visualization_settings_corpus(tiny, overrides, expected):
     from netviz_core.classvis import class_visualization
 
-    with pytest.raises((ClassVisualizationError, OptimisationError), match=expected):
+    with pytest.raises((ClassVisualizationError, OptimizationError), match=expected):
         class_visualization(tiny, [1], **{"iterations": 3, **overrides})
 
 
 def test_class_visualization_lr_1e6_without_clamping_is_stopped_at_step_1(lite0):
     from netviz_core.classvis import class_visualization
 
-    with pytest.raises(OptimisationError, match=r"Step 1: the image exploded.*Lower the learning rate"):
+    with pytest.raises(OptimizationError, match=r"Step 1: the image exploded.*Lower the learning rate"):
         class_visualization(lite0, [76], iterations=3, lr=1e6, clamp=False)
 
 

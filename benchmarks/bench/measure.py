@@ -12,7 +12,7 @@ from netviz_core.classvis import ClassVisRun
 from netviz_core.fooling import fool
 from netviz_core.images import open_image, preprocess
 from netviz_core.models import load_model
-from netviz_core.optimize.transforms import gaussian_blur
+from netviz_core.filters import gaussian_blur
 from netviz_core.saliency import saliency
 
 from .common import CLASSVIS_TARGETS, FOOL_TARGET, SAMPLE_IMAGE, median, sync, times
