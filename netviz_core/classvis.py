@@ -30,7 +30,6 @@ Two ways to run it:
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import time
@@ -41,6 +40,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import torch
 from PIL import Image
 
+from . import animation
 from . import targets as targets_mod
 from .classes import short_name
 from .errors import ClassVisualizationError
@@ -273,12 +273,7 @@ class ClassVisResult:
 
     def gif_bytes(self, index: int = 0, size: int | None = DISPLAY_SIZE, duration_ms: int = 120) -> bytes:
         """The evolution of target ``index`` as an animated GIF (every ``gif_every``-th step and the last)."""
-        frames = [upscale(f, size) if size else f for f in self.gif_frames[index]]
-        buf = io.BytesIO()
-        # The last frame is held longer so the viewer sees the result before the loop restarts.
-        durations = [duration_ms] * (len(frames) - 1) + [duration_ms * 10]
-        frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
-        return buf.getvalue()
+        return animation.gif_bytes([upscale(f, size) if size else f for f in self.gif_frames[index]], duration_ms)
 
     def save_gif(self, path: str | Path, index: int = 0, size: int | None = DISPLAY_SIZE) -> Path:
         p = Path(path)
