@@ -32,20 +32,20 @@ to cancel, nothing is left behind); ``fool`` and ``fool_batch`` run to the end.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import numbers
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterator
 
 import torch
 from PIL import Image
 
-from .errors import FoolingError
+from .errors import FoolingError, NetVizError
 from .images import ImageSource, deprocess, quantize
 from .models import LoadedModel
 from .optimize import ClampToPixelRange, ClassLogit, Frame, NormalizedGradient, PostStep, ProjectLinf, SignGradient
 from .optimize import optimize as optimize_images
+from .settings import JsonSettings
 from .targets import as_input_batch, resolve_targets
 
 #: Default length of the normalised step, in normalised units (CS231n uses 1).
@@ -160,7 +160,7 @@ def _positive(value, what: str) -> float:
 
 
 @dataclass(frozen=True)
-class FoolingSettings:
+class FoolingSettings(JsonSettings):
     """Everything that determines a fooling run (with the model, the images and the targets).
 
     ``iterations``: the most steps, shared by both phases.  ``lr``: the length of the
@@ -169,6 +169,9 @@ class FoolingSettings:
     default ε/4: ``sign_step``).  Validated on construction (``FoolingError`` names
     the bad setting); ``to_json``/``from_json`` reproduce a run.
     """
+
+    error: ClassVar[type[NetVizError]] = FoolingError
+    what: ClassVar[str] = "fooling settings"
 
     iterations: int = DEFAULT_ITERATIONS
     lr: float = DEFAULT_LR
@@ -200,43 +203,12 @@ class FoolingSettings:
             return None
         return float(self.step_size) if self.step_size is not None else DEFAULT_STEP_FRACTION * float(self.linf)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "FoolingSettings":
-        if not isinstance(d, dict):
-            raise FoolingError(f"Fooling settings must be a JSON object, got {type(d).__name__}.")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise FoolingError(f"Unknown fooling settings: {', '.join(unknown)} (known: {', '.join(sorted(known))}).")
-        return cls(**d)
-
-    @classmethod
-    def from_json(cls, text: str) -> "FoolingSettings":
-        try:
-            d = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise FoolingError(f"Fooling settings are not valid JSON: {exc}") from None
-        return cls.from_dict(d)
-
 
 def settings_with(settings: FoolingSettings | None, overrides: dict) -> FoolingSettings:
     """``settings`` (default: the defaults) with ``overrides`` (``FoolingSettings`` fields) applied."""
-    base = settings if settings is not None else FoolingSettings()
-    if not isinstance(base, FoolingSettings):
-        raise FoolingError(f"settings must be a FoolingSettings, got {type(base).__name__}.")
-    if not overrides:
-        return base
-    known = {f.name for f in fields(FoolingSettings)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise FoolingError(f"Unknown fooling settings: {', '.join(unknown)} (known: {', '.join(sorted(known))}).")
-    return replace(base, **overrides)
+    if settings is not None and not isinstance(settings, FoolingSettings):
+        raise FoolingError(f"settings must be a FoolingSettings, got {type(settings).__name__}.")
+    return (settings if settings is not None else FoolingSettings()).with_overrides(**overrides)
 
 
 # --------------------------------------------------------------------------- the run

@@ -64,19 +64,19 @@ def markdown(result: dict) -> str:
     row("fooling per iteration / raw", lambda r: f"{r['fooling_iteration_over_raw']:.2f}")
     lines.append("")
 
-    live = result.get("live_view")
-    if live:
-        if "error" in live:
-            lines.append(f"Live view: not measured ({live['error']}).")
-        else:
-            lines.append(
-                f"**Live view** ({live['model']}, class visualization, {live['iterations']} steps, drawn at most "
-                f"{live['max_fps']:g}/s, in Streamlit's AppTest without a browser): "
-                f"**{live['frames_per_s']:.1f} frames/s** drawn (target ≥ 5, or every step when a step > 200 ms), "
-                f"optimiser at **{live['speed_vs_headless']:.1%} of its headless speed** (target ≥ 90 %): "
-                f"{live['steps_per_s_live']:.1f} vs {live['steps_per_s_headless']:.1f} steps/s; "
-                f"one draw {live['draw_ms']:.1f} ms ({live['draw_share']:.1%} of the run).")
-        lines.append("")
+    def paragraph(key: str, title: str, render: Callable[[dict], str]) -> None:
+        """The paragraph of an optional measurement: its text, or why it was not measured."""
+        part = result.get(key)
+        if part:
+            lines.extend([f"{title}: not measured ({part['error']})." if "error" in part else render(part), ""])
+
+    paragraph("live_view", "Live view", lambda live: (
+        f"**Live view** ({live['model']}, class visualization, {live['iterations']} steps, drawn at most "
+        f"{live['max_fps']:g}/s, in Streamlit's AppTest without a browser): "
+        f"**{live['frames_per_s']:.1f} frames/s** drawn (target ≥ 5, or every step when a step > 200 ms), "
+        f"optimiser at **{live['speed_vs_headless']:.1%} of its headless speed** (target ≥ 90 %): "
+        f"{live['steps_per_s_live']:.1f} vs {live['steps_per_s_headless']:.1f} steps/s; "
+        f"one draw {live['draw_ms']:.1f} ms ({live['draw_share']:.1%} of the run)."))
     ch = result.get("choices")
     if ch:
         text = (f"**Choices** ({ch['model']}, raw step, batch 1): channels_last {_ms(ch['raw_step_channels_last_s'])} ms "
@@ -90,19 +90,13 @@ def markdown(result: dict) -> str:
                  f"({ch['checks_over_raw']:.2%} of a step); the torch blur {ch['blur_s'] * 1e6:.0f} µs per call "
                  f"({ch['blur_over_raw_every_10']:.2%} of a step at every 10 steps).")
         lines += [text, ""]
-    lu = result.get("lucent")
-    if lu:
-        if "error" in lu:
-            lines.append(f"Lucent: not measured ({lu['error']}).")
-        else:
-            lines.append(
-                f"**Lucent** (torch-lucent {lu.get('lucent_version')}, {lu['model']}, {lu['size']} px, class logit, "
-                f"roll-jitter {lu['jitter']}, {lu['iterations']} iterations, same process): NetViz "
-                f"{_ms(lu['netviz_step_s'])} ms/iteration, Lucent `render_vis` {_ms(lu['lucent_step_s'])} ms/iteration, "
-                f"hand-written loop {_ms(lu['plain_step_s'])} ms/iteration: **NetViz / Lucent = "
-                f"{lu['netviz_over_lucent']:.2f}**, Lucent / hand loop = {lu['lucent_over_plain']:.2f}, "
-                f"NetViz / hand loop = {lu['netviz_over_plain']:.2f}.")
-        lines.append("")
+    paragraph("lucent", "Lucent", lambda lu: (
+        f"**Lucent** (torch-lucent {lu.get('lucent_version')}, {lu['model']}, {lu['size']} px, class logit, "
+        f"roll-jitter {lu['jitter']}, {lu['iterations']} iterations, same process): NetViz "
+        f"{_ms(lu['netviz_step_s'])} ms/iteration, Lucent `render_vis` {_ms(lu['lucent_step_s'])} ms/iteration, "
+        f"hand-written loop {_ms(lu['plain_step_s'])} ms/iteration: **NetViz / Lucent = "
+        f"{lu['netviz_over_lucent']:.2f}**, Lucent / hand loop = {lu['lucent_over_plain']:.2f}, "
+        f"NetViz / hand loop = {lu['netviz_over_plain']:.2f}."))
     cs = result.get("cold_start")
     if cs:
         if "first_page_s" in cs:
