@@ -84,3 +84,25 @@ def test_the_module_runs_from_the_repository_root():
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "--quick" in proc.stdout and "--lucent-python" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_live_view_it_times_is_the_pages_view():
+    """The benchmark's live-view script draws through netviz_app.classvis_view (the view of pages 3 and 5)."""
+    from streamlit.testing.v1 import AppTest
+
+    from benchmarks.bench.live_view import _live_view_script
+
+    at = AppTest.from_function(_live_view_script, default_timeout=600,
+                               kwargs=dict(model="tf_efficientnet_lite0", device="cpu", iterations=3, max_fps=8.0,
+                                           rounds=1))
+    at.run()
+    assert not at.exception
+    (run,) = at.session_state["bench_live"]
+    assert run["seen"] == 4 and 2 <= run["drawn"] <= 4 and run["draw_s"] > 0
+    # What classvis_view.LiveView.draw writes: the status line (and the picture and the chart beside it).
+    assert any(c.value.startswith("running: step 3/3, S_c ") for c in at.caption)
+    drawn = {getattr(el, "type", None): el for el in at.main}
+    assert {"image", "plotly_chart"} <= set(drawn)
+    (picture,) = drawn["image"].proto.imgs
+    assert picture.caption == "step 3" and picture.url.endswith(".jpg")  # the live view's JPEG
