@@ -23,6 +23,7 @@ from typing import Any, Mapping
 import torch
 
 from .errors import WeightsFileError
+from .files import existing_file_size
 
 #: Weights files larger than this are refused before reading (override: NETVIZ_MAX_WEIGHTS_MB).
 MAX_WEIGHTS_BYTES = int(float(os.environ.get("NETVIZ_MAX_WEIGHTS_MB", "2048")) * 2**20)
@@ -92,11 +93,7 @@ def read_weights_file(path: str | os.PathLike, max_bytes: int = MAX_WEIGHTS_BYTE
     """
     p = Path(path)
     label = p.name
-    if not p.exists():
-        raise WeightsFileError(f"Weights file not found: {p}")
-    if not p.is_file():
-        raise WeightsFileError(f"Weights path is not a file: {p}")
-    size = p.stat().st_size
+    size = existing_file_size(p, "Weights", WeightsFileError)
     if size > max_bytes:
         raise WeightsFileError(
             f"{label} is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit for weights files "
