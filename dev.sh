@@ -34,7 +34,7 @@ case "$cmd" in
     setup) setup ;;
     app) setup; exec "$VENV/bin/streamlit" run app.py "$@" ;;
     test) setup; exec "$VENV/bin/python" -m pytest "$@" ;;
-    bench) setup; exec "$VENV/bin/netviz" bench "$@" ;;
+    bench) setup; exec "$VENV/bin/python" -m benchmarks.bench "$@" ;;
     screenshots) setup; NETVIZ_SCREENSHOTS=1 exec "$VENV/bin/python" -m pytest tests/e2e/test_browser.py "$@" ;;
     *) echo "usage: ./dev.sh [app|test|bench|screenshots|setup] [args...]" >&2; exit 2 ;;
 esac

@@ -9,7 +9,8 @@ from netviz_app.charts import score_curve
 from netviz_app.media import jpeg_bytes, png_bytes
 from netviz_app.state import Param, UrlState, sidebar_state
 from netviz_core.errors import NetVizError
-from netviz_core.fooling import DEFAULT_LR, DEFAULT_MAGNIFY, DEFAULT_MAX_ITER, fooling_frames, fooling_results
+from netviz_core.fooling import (DEFAULT_ITERATIONS, DEFAULT_LR, DEFAULT_MAGNIFY, FoolingSettings, fooling_frames,
+                                 fooling_results)
 from netviz_core.images import preprocess, to_uint8
 
 st.title("Fooling images")
@@ -29,7 +30,7 @@ state = UrlState(PREFIX).declare(
     Param("lr", "float", DEFAULT_LR, lo=0.05, hi=10.0),
     Param("eps", "float", 8.0, lo=1.0, hi=64.0),
     Param("step", "float", 1.0, lo=0.25, hi=16.0),
-    Param("iters", "int", DEFAULT_MAX_ITER, lo=1, hi=500),
+    Param("iters", "int", DEFAULT_ITERATIONS, lo=1, hi=500),
     Param("magnify", "float", DEFAULT_MAGNIFY, lo=1.0, hi=50.0),
 )
 names = net.class_names
@@ -50,10 +51,15 @@ state.sync(sidebar_state())
 
 target = int(state.get("target"))
 iters = int(state.get("iters"))
-kwargs = dict(lr=float(state.get("lr")), max_iter=iters)
-if mode == "linf":
-    kwargs.update(linf=float(state.get("eps")), step_size=float(state.get("step")))
-config = (ctx.model_key, ctx.image_key, target, tuple(sorted(kwargs.items())))
+try:
+    if mode == "linf":
+        settings = FoolingSettings(iterations=iters, linf=float(state.get("eps")), step_size=float(state.get("step")))
+    else:
+        settings = FoolingSettings(iterations=iters, lr=float(state.get("lr")))
+except NetVizError as exc:
+    st.error(str(exc))
+    st.stop()
+config = (ctx.model_key, ctx.image_key, target, settings.to_json())
 
 st.caption(f"Target **{target}: {names[target]}** - {net.label}")
 cols = st.columns(3)
@@ -78,7 +84,7 @@ if live.decide(PREFIX, config, start, stop):
         run.pictures[:] = [to_uint8(net, frame.images[:1])[0]]
 
     try:
-        frames = fooling_frames(net, ctx.image, target, **kwargs)
+        frames = fooling_frames(net, ctx.image, target, settings)
     except NetVizError as exc:
         st.error(str(exc))
         st.stop()

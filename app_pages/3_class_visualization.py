@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from netviz_app import classvis_params, live, sidebar
+from netviz_app import classvis_params, classvis_view, live, sidebar
 from netviz_app.charts import score_curve
-from netviz_app.media import gif_bytes, jpeg_bytes, png_bytes
+from netviz_app.media import gif_bytes, png_bytes
 from netviz_app.state import Param, UrlState, sidebar_state
-from netviz_core.classvis import PRESETS, ClassVisRun, settings_for, upscale
+from netviz_core.classvis import PRESETS, ClassVisRun, settings_for
 from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 
@@ -75,24 +75,7 @@ st.caption(f"**{target}: {names[target]}** - {net.label}")
 left, right = st.columns([1, 1])
 image_slot, chart_slot = left.empty(), right.empty()
 status_slot = st.empty()
-DISPLAY = 448
-
-
-def draw(run: live.LiveRun) -> None:
-    step = run.steps[-1] if run.steps else 0
-    image_slot.image(jpeg_bytes(upscale(_pil(run.pictures[-1]), DISPLAY)), caption=f"step {step}", width=DISPLAY)
-    chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}), key=f"cv_chart_live_{run.drawn}")
-    rate = run.seen / max(run.elapsed, 1e-6)
-    s, p = run.history[-1]
-    status_slot.caption(f"running: step {len(run.history) - 1}/{settings.iterations}, S_c {s:.2f}, "
-                        f"P {p:.1%}, {rate:.1f} steps/s")
-
-
-def _pil(arr):
-    from netviz_app.media import as_pil
-
-    return as_pil(arr)
-
+view = classvis_view.LiveView(image_slot, chart_slot, status_slot, settings.iterations, key=PREFIX)
 
 if live.decide(PREFIX, config, start, stop):
     try:
@@ -101,15 +84,8 @@ if live.decide(PREFIX, config, start, stop):
         st.error(str(exc))
         st.stop()
     run = live.begin(PREFIX, config, job)
-    keep = live.keep_every(settings.iterations)
-
-    def record(run: live.LiveRun, frame) -> None:
-        run.history.append((float(frame.scores[0]), float(frame.probabilities[0])))
-        if frame.step % keep == 0 or frame.final:
-            run.steps.append(frame.step)
-            run.pictures.append(to_uint8(net, frame.images[:1])[0])
-
-    live.drive(run, job.frames(), record, draw, max_fps=8, on_error=NetVizError)
+    live.drive(run, job.frames(), classvis_view.recorder(net, settings.iterations), view.draw, max_fps=8,
+               on_error=NetVizError)
 
 run = live.current(PREFIX)
 if run is None:
@@ -135,7 +111,7 @@ steps = run.steps
 pick = st.select_slider("Scrub through the saved frames (step)", options=steps, value=steps[-1],
                         key=f"{PREFIX}.scrub.{run.serial}") if len(steps) > 1 else steps[0]  # each run starts at its end
 i = steps.index(pick)
-image_slot.image(upscale(_pil(run.pictures[i]), DISPLAY), caption=f"step {pick}", width=DISPLAY)
+classvis_view.show(image_slot, run.pictures[i], caption=f"step {pick}")
 chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}, marker_step=pick), key="cv_chart_after")
 res = run.result
 what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from netviz_app import classvis_params, live, sidebar
+from netviz_app import classvis_params, classvis_view, live, sidebar
 from netviz_app.charts import matrix, score_curve
-from netviz_app.media import png_bytes
+from netviz_app.media import as_pil, png_bytes
 from netviz_app.models import cached_model
 from netviz_app.state import Param, UrlState, sidebar_state
-from netviz_core.classify import predict_proba
-from netviz_core.classvis import PRESETS, ClassVisRun, settings_for, upscale
+from netviz_core.classvis import PRESETS, ClassVisRun, settings_for, transfer_scores
 from netviz_core.errors import NetVizError
-from netviz_core.images import preprocess, to_uint8
+from netviz_core.images import to_uint8
 from netviz_core.models import BUNDLED_MODELS
 
 st.title("Compare Backbones")
@@ -100,14 +99,8 @@ DISPLAY = 300
 
 def draw(run: live.LiveRun) -> None:
     for label, pic, (s, p) in zip(labels, run.pictures[-1], run.history[-1]):
-        slots[label].image(upscale(_pil(pic), DISPLAY), width=DISPLAY)
+        classvis_view.show(slots[label], pic, size=DISPLAY)
         captions[label].caption(f"**{label}**: step {len(run.history) - 1}, S_c {s:.2f}, P {p:.1%}")
-
-
-def _pil(arr):
-    from netviz_app.media import as_pil
-
-    return as_pil(arr)
 
 
 if live.decide(PREFIX, config, start, stop):
@@ -141,10 +134,10 @@ chart_slot.plotly_chart(
 
 # The transfer matrix: P(target) that each model gives each model's saved 8-bit picture.
 if run.result is None:
-    pictures = [_pil(p) for p in run.pictures[-1]]
+    pictures = [as_pil(p) for p in run.pictures[-1]]
+    scores = transfer_scores(pictures, [target] * len(pictures), nets)  # scorer -> P(target) of each picture
     # result[i][j]: the picture made for model i, scored by model j
-    run.result = [[float(predict_proba(nets[scorer], preprocess(nets[scorer], pic))[0, target]) for scorer in labels]
-                  for pic in pictures]
+    run.result = [[scores[scorer][i] for scorer in labels] for i in range(len(pictures))]
 st.plotly_chart(matrix(run.result, labels, labels, title=f"Transfer matrix: P({names[target].split(',')[0]})"),
                 key="cmp_matrix")
 st.caption("Transfer matrix: row = the model the image was made for, column = the model that scores it "

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from netviz_core.fooling import DEFAULT_LR, DEFAULT_MAX_ITER, fool_batch  # noqa: E402
+from netviz_core.fooling import DEFAULT_ITERATIONS, DEFAULT_LR, fool_batch  # noqa: E402
 from netviz_core.images import preprocess  # noqa: E402
 from netviz_core.models import load_model  # noqa: E402
 
@@ -40,7 +40,7 @@ def random_targets(generator: torch.Generator, count: int, exclude: int, num_cla
     return [c for c in order if c != exclude][:count]
 
 
-def run_model(name: str, images: list[Path], targets_per_image: int, lr: float, max_iter: int) -> dict:
+def run_model(name: str, images: list[Path], targets_per_image: int, lr: float, iterations: int) -> dict:
     net = load_model(name, device="cpu")
     generator = torch.Generator().manual_seed(SEED)  # same targets for every model
     runs = []
@@ -52,7 +52,7 @@ def run_model(name: str, images: list[Path], targets_per_image: int, lr: float, 
         targets = random_targets(generator, targets_per_image, own, net.num_classes)
         t0 = time.perf_counter()
         # One batch per image: the (image, target) pairs run side by side.
-        results = fool_batch(net, x.expand(len(targets), -1, -1, -1), targets, lr=lr, max_iter=max_iter)
+        results = fool_batch(net, x.expand(len(targets), -1, -1, -1), targets, lr=lr, iterations=iterations)
         seconds = time.perf_counter() - t0
         for r in results:
             runs.append({"image": path.name, "target": r.target, "target_name": r.target_name.split(",")[0],
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="lite0 only, 3 targets per image")
     parser.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"step length (default {DEFAULT_LR})")
-    parser.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER)
+    parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS)
     parser.add_argument("--models", nargs="+", default=None, metavar="MODEL",
                         help=f"models to run (default: {' '.join(MODELS)})")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "fooling.json")
@@ -90,10 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     models = args.models or (MODELS[:1] if args.quick else MODELS)
     per_image = 3 if args.quick else 10
     print(f"fooling benchmark: {len(images)} images x {per_image} targets (seed {SEED}), lr {args.lr}, "
-          f"max_iter {args.max_iter}, torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+          f"iterations {args.iterations}, torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
     reports = []
     for m in models:
-        reports.append(run_model(m, images, per_image, args.lr, args.max_iter))
+        reports.append(run_model(m, images, per_image, args.lr, args.iterations))
         # Written after every model, so that a long run interrupted later keeps what it measured.
         write_json(args, images, per_image, reports, complete=len(reports) == len(models))
 
@@ -114,7 +114,7 @@ def write_json(args, images: list[Path], per_image: int, reports: list[dict], co
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "settings": {"images": [p.name for p in images], "targets_per_image": per_image, "seed": SEED,
-                     "lr": args.lr, "max_iter": args.max_iter, "quick": args.quick,
+                     "lr": args.lr, "iterations": args.iterations, "quick": args.quick,
                      "units": "linf and l2 in 0-255 pixel units, on the returned 8-bit images"},
         "environment": {"torch": torch.__version__, "threads": torch.get_num_threads(),
                         "python": platform.python_version(), "machine": platform.machine()},

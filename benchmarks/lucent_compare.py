@@ -4,7 +4,7 @@ Run it with the interpreter of a venv that has torch-lucent (never NetViz's own 
 Lucent is not a NetViz dependency)::
 
     .venv-bench/bin/python benchmarks/lucent_compare.py --iterations 50
-    netviz bench --lucent-python .venv-bench/bin/python      # runs this and adds its line
+    python -m benchmarks.bench --lucent-python .venv-bench/bin/python   # runs this and adds its line
 
 Both sides get the same frozen model (``netviz_core.models.load_model``, so the same
 weights and layout), the class-logit objective, 224 px (the model's input size), the
@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     from netviz_core.models import load_model
     from netviz_core.runtime import reuse_freed_memory
 
-    reuse_freed_memory()  # as `netviz bench` does: the same allocator for all three loops
+    reuse_freed_memory()  # as `python -m benchmarks.bench` does: the same allocator for all three loops
 
     net = load_model(args.model, device=args.device)
     size = net.input_size[0]

@@ -13,8 +13,8 @@ def score_curve(series: dict[str, Sequence[float]], *, title: str = "class score
 
     A plain Plotly figure dict, not a ``go.Figure``: the live views redraw this chart
     several times a second while the optimiser runs, and building a ``go.Figure``
-    (Plotly validates every property) took 10 ms a draw against 3.6 ms for a dict
-    handed to ``st.plotly_chart`` (measured in Streamlit's AppTest, 100 points).
+    validates every property, a few times the cost of handing a dict to
+    ``st.plotly_chart`` (benchmarks/results/live_view.md).
     """
     traces = [{"type": "scatter", "mode": "lines", "name": name, "x": list(range(len(ys))),
                "y": [float(y) for y in ys]} for name, ys in series.items()]

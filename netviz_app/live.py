@@ -10,8 +10,8 @@ How it works with Streamlit's execution model:
   at its next draw; ``decide`` then marks the run stopped and disarms the page.
 * A click during a long script run makes Streamlit start the new run at once, in a
   new thread, and stop the old one only at the old one's next Streamlit call: for a
-  moment two threads share this session's ``LiveRun`` (seen in Chromium: the new run
-  read the result of step 21 while the old loop went on to step 22).  So ``decide``
+  moment two threads share this session's ``LiveRun`` (observed in Chromium; see
+  benchmarks/results/live_view.md).  So ``decide``
   first asks any loop still driving the page's run to stop, and waits until it has
   (``LiveRun.stop_requested`` / ``LiveRun.idle``); the loop looks after every frame.
 * ``drive`` iterates the core's frame generator in the script thread and calls the

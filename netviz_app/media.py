@@ -9,6 +9,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
+from netviz_core import animation
+
 
 def as_pil(image) -> Image.Image:
     if isinstance(image, Image.Image):
@@ -34,14 +36,14 @@ def jpeg_bytes(image, quality: int = 85) -> bytes:
 
 
 def gif_bytes(frames: Sequence, duration_ms: int = 80, max_frames: int = 120) -> bytes:
-    """An animated GIF of ``frames`` (uint8 HxWx3 arrays or PIL images), at most ``max_frames`` of them."""
+    """An animated GIF of ``frames`` (uint8 HxWx3 arrays or PIL images), at most ``max_frames`` of them, evenly picked.
+
+    Encoded by the library's ``netviz_core.animation.gif_bytes`` (the last frame held longer).
+    """
     if not frames:
         return b""
     idx = np.linspace(0, len(frames) - 1, min(len(frames), max_frames)).round().astype(int)
-    pics = [as_pil(frames[i]) for i in idx]
-    buf = io.BytesIO()
-    pics[0].save(buf, format="GIF", save_all=True, append_images=pics[1:], duration=duration_ms, loop=0)
-    return buf.getvalue()
+    return animation.gif_bytes([as_pil(frames[i]) for i in idx], duration_ms)
 
 
 def npy_bytes(array) -> bytes:

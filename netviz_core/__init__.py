@@ -1,8 +1,8 @@
 """NetViz core: what a pretrained image classifier sees.
 
-Never imports streamlit; the dashboard and the ``netviz`` CLI are thin layers over
-these functions.  Heavy modules (torch, timm) load on first use, so importing the
-package is cheap.
+Imports no UI framework; the dashboard and the ``netviz`` CLI are thin layers over
+these functions (docs/architecture.md: what may import what).  Heavy modules
+(torch, timm) load on first use, so importing the package is cheap.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ _EXPORTS = {
     "fooling_results": "fooling",
     "FoolingFrame": "fooling",
     "FoolingResult": "fooling",
+    "FoolingSettings": "fooling",
     "class_visualization": "classvis",
     "class_visualization_frames": "classvis",
     "ClassVisRun": "classvis",
@@ -74,7 +75,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .classvis import (ClassVisResult, ClassVisRun, ClassVisSettings, class_visualization,
                            class_visualization_frames, transfer_scores)
     from .errors import NetVizError
-    from .fooling import FoolingFrame, FoolingResult, fool, fool_batch, fooling_frames, fooling_results
+    from .fooling import (FoolingFrame, FoolingResult, FoolingSettings, fool, fool_batch, fooling_frames,
+                          fooling_results)
     from .impressions import (ImpressionResult, ImpressionSettings, NegativeResult, class_impressions,
                               impression_frames, negative_frames, negative_image)
     from .images import ImageGeometry, deprocess, deprocess_batch, open_image, preprocess, preprocess_with_geometry

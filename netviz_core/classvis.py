@@ -30,18 +30,19 @@ Two ways to run it:
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 from PIL import Image
 
-from .classes import resolve_class, short_name
+from . import animation
+from . import targets as targets_mod
+from .classes import short_name
 from .errors import ClassVisualizationError
 from .optimize import engine
 from .optimize import init as start
@@ -204,13 +205,8 @@ def settings_for(preset: str | None = DEFAULT_PRESET, **overrides) -> ClassVisSe
 
 
 def resolve_targets(net, targets: Sequence[int | str] | int | str) -> tuple[int, ...]:
-    """Class indices from indices, digit strings or name fragments (``resolve_class``)."""
-    if isinstance(targets, (int, str)):
-        targets = [targets]
-    resolved = tuple(resolve_class(t, net.class_names) for t in targets)
-    if not resolved:
-        raise ClassVisualizationError("No target class given: name at least one class (an index or a name).")
-    return resolved
+    """Class indices from indices, digit strings or name fragments (``netviz_core.targets``)."""
+    return tuple(targets_mod.resolve_targets(net, targets))
 
 
 def engine_parts(s: ClassVisSettings) -> dict[str, Any]:
@@ -277,12 +273,7 @@ class ClassVisResult:
 
     def gif_bytes(self, index: int = 0, size: int | None = DISPLAY_SIZE, duration_ms: int = 120) -> bytes:
         """The evolution of target ``index`` as an animated GIF (every ``gif_every``-th step and the last)."""
-        frames = [upscale(f, size) if size else f for f in self.gif_frames[index]]
-        buf = io.BytesIO()
-        # The last frame is held longer so the viewer sees the result before the loop restarts.
-        durations = [duration_ms] * (len(frames) - 1) + [duration_ms * 10]
-        frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
-        return buf.getvalue()
+        return animation.gif_bytes([upscale(f, size) if size else f for f in self.gif_frames[index]], duration_ms)
 
     def save_gif(self, path: str | Path, index: int = 0, size: int | None = DISPLAY_SIZE) -> Path:
         p = Path(path)
@@ -442,22 +433,28 @@ def _transfer_models(net, transfer: bool | Sequence[str]) -> list[str]:
     return [str(m) for m in transfer]
 
 
-def transfer_scores(images: Sequence[Image.Image], targets: Sequence[int], models: Sequence[str] | None = None,
-                    *, device=None) -> dict[str, list[float]]:
+def transfer_scores(images: Sequence[Image.Image], targets: Sequence[int],
+                    models: Sequence[str] | Mapping[str, Any] | None = None, *, device=None) -> dict[str, list[float]]:
     """P(target) that each model gives each generated picture: does the image fool other backbones too?
 
     Each 8-bit picture is fed to each model as a user's picture would be
     (``preprocess``: resized to that model's input size, its normalisation).
-    ``models`` defaults to every bundled backbone.
+    ``models``: bundled model names (loaded here; default: every bundled backbone),
+    or a mapping label -> loaded model; the result is keyed the same way.
     """
     from .images import preprocess
     from .models import BUNDLED_MODELS, load_model_cached
 
     if len(images) != len(targets):
         raise ClassVisualizationError(f"Got {len(images)} images for {len(targets)} targets.")
+    if isinstance(models, Mapping):
+        scorers = list(models.items())
+    else:
+        scorers = [(name, None) for name in (BUNDLED_MODELS if models is None else models)]
     out: dict[str, list[float]] = {}
-    for name in (BUNDLED_MODELS if models is None else models):
-        other = load_model_cached(name, device=None if device is None else str(device))
+    for name, other in scorers:
+        if other is None:
+            other = load_model_cached(name, device=None if device is None else str(device))
         x = torch.cat([preprocess(other, im) for im in images])
         t = torch.as_tensor(list(targets), dtype=torch.long, device=other.device)
         with torch.no_grad():

@@ -44,7 +44,7 @@ class ClassLookupError(NetVizError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class OptimisationError(NetVizError, RuntimeError):
+class OptimizationError(NetVizError, RuntimeError):
     """An image optimisation diverged (NaN/Inf or exploding values) or was misconfigured."""
 
 

@@ -1,7 +1,7 @@
 """Fooling images (Szegedy et al. 2014, as in CS231n): a small change that makes the net see the target.
 
 Gradient ascent on the target's unnormalised score S_c(X), from the user's image,
-stopping as soon as the network predicts the target (or after ``max_iter`` steps):
+stopping as soon as the network predicts the target (or after ``iterations`` steps):
 
 * **normalised** (default): dX = lr · g / ‖g‖₂, lr = 1 normalised unit;
 * **L∞-bounded** (``linf=ε``, ε in 0–255 pixel units): dX = ε_step · sign(g), then
@@ -20,7 +20,7 @@ so the run has two phases on the same engine:
    rounding stop at once.  ``quantized_steps`` counts the steps of this phase.
 
 The returned image is therefore on the 8-bit grid, and it is classified as the
-target exactly as the PNG will be.  Both phases share the ``max_iter`` budget.
+target exactly as the PNG will be.  Both phases share the ``iterations`` budget.
 
 Geometry: the fooling image is the model input, i.e. the centre square of the
 user's picture resized to the model's input size (``preprocess``), not the picture.
@@ -35,21 +35,22 @@ import contextlib
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterator
 
 import torch
 from PIL import Image
 
-from .classes import resolve_class
-from .errors import FoolingError
-from .images import ImageSource, deprocess, preprocess, quantize
+from .errors import FoolingError, NetVizError
+from .images import ImageSource, deprocess, quantize
 from .models import LoadedModel
 from .optimize import ClampToPixelRange, ClassLogit, Frame, NormalizedGradient, PostStep, ProjectLinf, SignGradient
 from .optimize import optimize as optimize_images
+from .settings import JsonSettings
+from .targets import as_input_batch, resolve_targets
 
 #: Default length of the normalised step, in normalised units (CS231n uses 1).
 DEFAULT_LR = 1.0
-DEFAULT_MAX_ITER = 100
+DEFAULT_ITERATIONS = 100
 #: The bounded variant's default sign step, as a fraction of ε (Madry et al.'s PGD uses ε/4).
 DEFAULT_STEP_FRACTION = 0.25
 #: The magnification of the difference picture (CS231n shows 10 × (X_fooling − X)).
@@ -70,7 +71,7 @@ class SnapToPixelGrid(PostStep):
         return quantize(ctx.net, x)
 
 
-def levels_to_normalised(net: LoadedModel, levels: float) -> torch.Tensor:
+def levels_to_normalized(net: LoadedModel, levels: float) -> torch.Tensor:
     """A size in 0–255 pixel units -> normalised units, per channel, shape (1, 3, 1, 1)."""
     return float(levels) / 255.0 / net.std
 
@@ -112,7 +113,7 @@ class FoolingFrame:
     original_probabilities: torch.Tensor  # (N, num_classes), softmax of the originals
     iterations: torch.Tensor
     quantized_steps: torch.Tensor
-    settings: dict
+    settings: FoolingSettings
     final: bool = False
 
     @property
@@ -155,104 +156,92 @@ def _positive(value, what: str) -> float:
     return float(value)
 
 
-def _check_settings(max_iter, lr, linf, step_size, magnify) -> None:
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral):
-        raise FoolingError(f"The number of iterations must be a whole number, got {max_iter!r}.")
-    if max_iter < 0:
-        raise FoolingError(f"The number of iterations must be 0 or more, got {max_iter}.")
-    _positive(lr, "The learning rate (step length)")
-    if linf is not None and _positive(linf, "The L∞ bound ε (0–255 pixel units)") > 255:
-        raise FoolingError(f"The L∞ bound ε is in 0–255 pixel units, so at most 255; got {linf!r}.")
-    if step_size is not None:
-        if linf is None:
-            raise FoolingError("step_size is the sign step of the L∞ variant: give linf=ε as well, or use lr.")
-        _positive(step_size, "The L∞ step size (0–255 pixel units)")
-    _positive(magnify, "The magnification of the difference")
+# --------------------------------------------------------------------------- settings
 
 
-def as_image_batch(net: LoadedModel, images) -> torch.Tensor:
-    """Images as a normalised batch (N, 3, H, W) at the model's input size.
+@dataclass(frozen=True)
+class FoolingSettings(JsonSettings):
+    """Everything that determines a fooling run (with the model, the images and the targets).
 
-    Accepts a tensor (N, 3, H, W) or (3, H, W), one image source (path, bytes, PIL
-    image), or a list of them; sources are preprocessed (centre square, resized).
+    ``iterations``: the most steps, shared by both phases.  ``lr``: the length of the
+    normalised step (normalised units).  ``linf``: ε in 0–255 pixel units; set, it
+    selects the bounded variant, with sign steps of ``step_size`` (0–255 units,
+    default ε/4: ``sign_step``).  Validated on construction (``FoolingError`` names
+    the bad setting); ``to_json``/``from_json`` reproduce a run.
     """
-    if isinstance(images, torch.Tensor):
-        x = images.unsqueeze(0) if images.dim() == 3 else images
-    elif isinstance(images, (list, tuple)):
-        if not images:
-            raise FoolingError("No images given.")
-        x = torch.cat([as_image_batch(net, im) for im in images])
-    else:
-        x = preprocess(net, images)
-    if x.dim() != 4 or x.shape[1] != 3:
-        raise FoolingError(f"Expected images of shape (N, 3, H, W), got {tuple(x.shape)}.")
-    if tuple(x.shape[2:]) != tuple(net.input_size):
-        h, w = net.input_size
-        raise FoolingError(
-            f"The image tensor is {x.shape[2]}x{x.shape[3]} but {net.name} takes {h}x{w}: "
-            "preprocess it first (netviz_core.preprocess), so the fooling image is the model input."
-        )
-    return x.detach().to(net.device, torch.float32)
+
+    error: ClassVar[type[NetVizError]] = FoolingError
+    what: ClassVar[str] = "fooling settings"
+
+    iterations: int = DEFAULT_ITERATIONS
+    lr: float = DEFAULT_LR
+    linf: float | None = None
+    step_size: float | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.iterations, bool) or not isinstance(self.iterations, numbers.Integral):
+            raise FoolingError(f"The number of iterations must be a whole number, got {self.iterations!r}.")
+        if self.iterations < 0:
+            raise FoolingError(f"The number of iterations must be 0 or more, got {self.iterations}.")
+        _positive(self.lr, "The learning rate (step length)")
+        if self.linf is not None and _positive(self.linf, "The L∞ bound ε (0–255 pixel units)") > 255:
+            raise FoolingError(f"The L∞ bound ε is in 0–255 pixel units, so at most 255; got {self.linf!r}.")
+        if self.step_size is not None:
+            if self.linf is None:
+                raise FoolingError("step_size is the sign step of the L∞ variant: give linf=ε as well, or use lr.")
+            _positive(self.step_size, "The L∞ step size (0–255 pixel units)")
+
+    @property
+    def method(self) -> str:
+        """``"linf"`` (bounded sign steps) when ``linf`` is set, else ``"normalized"``."""
+        return "linf" if self.linf is not None else "normalized"
+
+    @property
+    def sign_step(self) -> float | None:
+        """The bounded variant's sign step in 0–255 units (``step_size``, or ε/4); None for the normalised one."""
+        if self.linf is None:
+            return None
+        return float(self.step_size) if self.step_size is not None else DEFAULT_STEP_FRACTION * float(self.linf)
 
 
-def resolve_targets(net: LoadedModel, targets, n: int) -> list[int]:
-    """Class indices from indices or names (one target for all images, or one per image)."""
-    if isinstance(targets, torch.Tensor):
-        targets = targets.flatten().tolist()
-    if isinstance(targets, (numbers.Integral, str)):
-        targets = [targets] * n
-    # numpy and torch integers count as indices too (bools do not: resolve_class refuses them).
-    targets = [resolve_class(int(t) if isinstance(t, numbers.Integral) and not isinstance(t, bool) else t,
-                             net.class_names) for t in targets]
-    if len(targets) == 1 and n > 1:
-        targets = targets * n
-    if len(targets) != n:
-        raise FoolingError(f"Got {len(targets)} targets for {n} images.")
-    return targets
+def settings_with(settings: FoolingSettings | None, overrides: dict) -> FoolingSettings:
+    """``settings`` (default: the defaults) with ``overrides`` (``FoolingSettings`` fields) applied."""
+    if settings is not None and not isinstance(settings, FoolingSettings):
+        raise FoolingError(f"settings must be a FoolingSettings, got {type(settings).__name__}.")
+    return (settings if settings is not None else FoolingSettings()).with_overrides(**overrides)
 
 
-def fooling_frames(
-    net: LoadedModel,
-    images,
-    targets,
-    *,
-    lr: float = DEFAULT_LR,
-    max_iter: int = DEFAULT_MAX_ITER,
-    linf: float | None = None,
-    step_size: float | None = None,
-) -> Iterator[FoolingFrame]:
+# --------------------------------------------------------------------------- the run
+
+
+def fooling_frames(net: LoadedModel, images, targets, settings: FoolingSettings | None = None,
+                   **overrides: Any) -> Iterator[FoolingFrame]:
     """Make each image classified as its target; yields a ``FoolingFrame`` per step.
 
     ``images``: a normalised batch (N, 3, H, W) at the model's input size, or image
     sources (preprocessed here).  ``targets``: a class index or name, or one per image.
-    ``lr``: length of the normalised step (normalised units).  ``linf``: ε in 0–255
-    pixel units for the bounded variant, with sign steps of ``step_size`` (0–255
-    units, default ε/4).  The last frame (``final``) holds the 8-bit images; pass it
-    to ``fooling_results``.  Stop iterating at any step to cancel.  Bad arguments
-    raise here, before the first frame.
+    ``settings`` (default ``FoolingSettings()``) with ``overrides`` of its fields
+    (``iterations``, ``lr``, ``linf``, ``step_size``).  The last frame (``final``)
+    holds the 8-bit images; pass it to ``fooling_results``.  Stop iterating at any
+    step to cancel.  Bad arguments raise here, before the first frame.
     """
-    _check_settings(max_iter, lr, linf, step_size, DEFAULT_MAGNIFY)
-    max_iter = int(max_iter)
-    x0 = as_image_batch(net, images)
+    settings = settings_with(settings, overrides)
+    x0 = as_input_batch(net, images, at_input_size=True)
     n = x0.shape[0]
     target_list = resolve_targets(net, targets, n)
-    bounded = linf is not None
-    if bounded:
-        step_levels = float(step_size) if step_size is not None else DEFAULT_STEP_FRACTION * float(linf)
-        step_rule = SignGradient(levels_to_normalised(net, step_levels))
-        continuous_ops = [ClampToPixelRange(), ProjectLinf(levels_to_normalised(net, linf))]
-        settings = {"method": "linf", "linf": float(linf), "step_size": step_levels, "max_iter": max_iter}
+    if settings.linf is not None:
+        step_rule = SignGradient(levels_to_normalized(net, settings.sign_step))
+        continuous_ops = [ClampToPixelRange(), ProjectLinf(levels_to_normalized(net, settings.linf))]
+        # On the 8-bit grid the bound is cut to whole levels, so that snapping keeps it.
+        grid_bound = math.floor(float(settings.linf))
     else:
-        step_rule = NormalizedGradient(lr)
+        step_rule = NormalizedGradient(settings.lr)
         continuous_ops = [ClampToPixelRange()]
-        settings = {"method": "normalized", "lr": float(lr), "max_iter": max_iter}
-
-    # On the 8-bit grid the bound is cut to whole levels, so that snapping keeps it.
-    grid_bound = math.floor(float(linf)) if bounded else None
-    return _fooling_phases(net, x0, target_list, step_rule, continuous_ops, grid_bound, settings, max_iter)
+        grid_bound = None
+    return _fooling_phases(net, x0, target_list, step_rule, continuous_ops, grid_bound, settings)
 
 
-def _fooling_phases(net, x0, target_list, step_rule, continuous_ops, grid_bound, settings, max_iter):
+def _fooling_phases(net, x0, target_list, step_rule, continuous_ops, grid_bound, settings: FoolingSettings):
     """The generator behind ``fooling_frames``: the continuous phase, then the 8-bit one."""
     n = x0.shape[0]
     with torch.no_grad():
@@ -272,7 +261,7 @@ def _fooling_phases(net, x0, target_list, step_rule, continuous_ops, grid_bound,
     last: Frame | None = None
     with contextlib.closing(optimize_images(
         net, x0, target_list, objective=ClassLogit(), step_rule=step_rule, post_steps=continuous_ops,
-        max_iter=max_iter, stop_when=is_fooled, state={"x0": x0},
+        max_iter=settings.iterations, stop_when=is_fooled, state={"x0": x0},
     )) as frames:
         for last in frames:
             yield wrap(last, CONTINUOUS, step, last.iterations.clone(), zeros)
@@ -281,16 +270,16 @@ def _fooling_phases(net, x0, target_list, step_rule, continuous_ops, grid_bound,
 
     # Phase 2 on the 8-bit grid.  A step of one level per pixel is the smallest that
     # rounding cannot undo.
-    one_level = levels_to_normalised(net, 1.0)
+    one_level = levels_to_normalized(net, 1.0)
     grid_ops: list[PostStep] = [ClampToPixelRange()]
     if grid_bound is not None:
-        grid_ops.append(ProjectLinf(levels_to_normalised(net, grid_bound)))
+        grid_ops.append(ProjectLinf(levels_to_normalized(net, grid_bound)))
     grid_ops.append(SnapToPixelGrid())
     grid_state = {"x0": x0}
     on_grid = last.images
     for op in grid_ops:
         on_grid = op(on_grid, _Ctx(net, grid_state))
-    budget = max_iter - continuous_iterations  # per image: both phases share max_iter
+    budget = settings.iterations - continuous_iterations  # per image: both phases share the iterations
 
     def fooled_or_out_of_budget(frame: Frame) -> torch.Tensor:
         return (frame.predictions == frame.targets) | (frame.iterations >= budget)
@@ -345,7 +334,7 @@ class FoolingResult:
     original_probability_after: float
     l2: float
     linf: float
-    settings: dict
+    settings: FoolingSettings
     magnify: float
     fooling_image: torch.Tensor = field(repr=False)
     original_image: torch.Tensor = field(repr=False)
@@ -370,7 +359,7 @@ class FoolingResult:
             },
             "l2": self.l2,
             "linf": self.linf,
-            "settings": dict(self.settings),
+            "settings": self.settings.to_dict(),
             "magnify": self.magnify,
         }
 
@@ -408,7 +397,7 @@ def fooling_results(net: LoadedModel, frame: FoolingFrame, *, magnify: float = D
             # Rounded: on the grid these are whole levels (L∞) up to float32 noise of ~1e-6.
             l2=round(float(delta[i].norm()), 3),
             linf=round(float(delta[i].abs().max()), 3),
-            settings=dict(frame.settings),
+            settings=frame.settings,
             magnify=float(magnify),
             fooling_image=fooled[i : i + 1].clone(),
             original_image=frame.originals[i : i + 1].clone(),
@@ -418,54 +407,37 @@ def fooling_results(net: LoadedModel, frame: FoolingFrame, *, magnify: float = D
     return results
 
 
-def fool_batch(
-    net: LoadedModel,
-    images,
-    targets,
-    *,
-    lr: float = DEFAULT_LR,
-    max_iter: int = DEFAULT_MAX_ITER,
-    linf: float | None = None,
-    step_size: float | None = None,
-    magnify: float = DEFAULT_MAGNIFY,
-    on_frame: Callable[[FoolingFrame], Any] | None = None,
-) -> list[FoolingResult]:
+def fool_batch(net: LoadedModel, images, targets, settings: FoolingSettings | None = None, *,
+               magnify: float = DEFAULT_MAGNIFY, on_frame: Callable[[FoolingFrame], Any] | None = None,
+               **overrides: Any) -> list[FoolingResult]:
     """Fooling images for (image, target) pairs, run to the end; see ``fooling_frames``.
 
-    ``on_frame(frame)`` sees every step; returning False cancels, and the results
-    then describe the images reached so far (rounded to 8 bits).
+    ``magnify``: of the difference picture.  ``on_frame(frame)`` sees every step;
+    returning False cancels, and the results then describe the images reached so far
+    (rounded to 8 bits).
     """
-    _check_settings(max_iter, lr, linf, step_size, magnify)
+    settings = settings_with(settings, overrides)
+    magnify = _positive(magnify, "The magnification of the difference")
     last = None
-    with contextlib.closing(fooling_frames(net, images, targets, lr=lr, max_iter=max_iter, linf=linf,
-                                           step_size=step_size)) as frames:
+    with contextlib.closing(fooling_frames(net, images, targets, settings)) as frames:
         for last in frames:
             if on_frame is not None and on_frame(last) is False:
                 break
     return fooling_results(net, last, magnify=magnify)
 
 
-def fool(
-    net: LoadedModel,
-    image: ImageSource | torch.Tensor,
-    target: int | str,
-    *,
-    lr: float = DEFAULT_LR,
-    max_iter: int = DEFAULT_MAX_ITER,
-    linf: float | None = None,
-    step_size: float | None = None,
-    magnify: float = DEFAULT_MAGNIFY,
-    on_frame: Callable[[FoolingFrame], Any] | None = None,
-) -> FoolingResult:
+def fool(net: LoadedModel, image: ImageSource | torch.Tensor, target: int | str,
+         settings: FoolingSettings | None = None, *, magnify: float = DEFAULT_MAGNIFY,
+         on_frame: Callable[[FoolingFrame], Any] | None = None, **overrides: Any) -> FoolingResult:
     """A fooling image of one image for one target (index or name), run to the end.
 
     ``image`` is a normalised (1, 3, H, W) tensor at the model's input size or an
     image source (path, bytes, PIL image), preprocessed here (centre square).
+    ``settings``/``overrides`` as in ``fooling_frames`` (e.g. ``linf=8``).
     """
     if isinstance(image, torch.Tensor) and image.dim() == 4 and image.shape[0] != 1:
         raise FoolingError(f"fool takes one image; got a batch of {image.shape[0]} (use fool_batch).")
     if isinstance(image, (list, tuple)):
         raise FoolingError("fool takes one image; use fool_batch for several.")
-    (result,) = fool_batch(net, image, [target], lr=lr, max_iter=max_iter, linf=linf, step_size=step_size,
-                           magnify=magnify, on_frame=on_frame)
+    (result,) = fool_batch(net, image, [target], settings, magnify=magnify, on_frame=on_frame, **overrides)
     return result

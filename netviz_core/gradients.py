@@ -10,16 +10,7 @@ from __future__ import annotations
 import torch
 
 from .models import LoadedModel
-
-
-def as_target_tensor(targets, n: int, device: torch.device) -> torch.Tensor:
-    """Targets as a LongTensor of length ``n`` (an int is broadcast to every image)."""
-    t = torch.as_tensor(targets, dtype=torch.long, device=device).flatten()
-    if t.numel() == 1 and n > 1:
-        t = t.expand(n)
-    if t.numel() != n:
-        raise ValueError(f"got {t.numel()} targets for {n} images")
-    return t
+from .targets import as_target_tensor
 
 
 def class_score_gradient(net: LoadedModel, x: torch.Tensor, targets) -> tuple[torch.Tensor, torch.Tensor]:

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import ImageInputError
+from .files import existing_file_size
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -127,11 +128,7 @@ def _read_source(source: ImageSource, name: str | None) -> tuple[bytes, str]:
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         label = name or str(path)
-        if not path.exists():
-            raise ImageInputError(f"Image file not found: {path}")
-        if not path.is_file():
-            raise ImageInputError(f"{path} is not a file.")
-        size = path.stat().st_size
+        size = existing_file_size(path, "Image", ImageInputError)
         if size > MAX_FILE_BYTES:
             raise ImageInputError(
                 f"{label} is {size / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES / 2**20:.0f} MB. Use a smaller image."

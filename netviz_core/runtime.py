@@ -6,23 +6,19 @@ taking it back, zero-filled page by page, a few milliseconds later.  By default
 glibc trims the top of its heap once more than a (dynamic) threshold is free and
 serves large blocks with fresh ``mmap``s; a forward + backward pass frees and
 re-allocates tens of megabytes of activations every step, so a step pays thousands
-of page faults.  Measured with ``getrusage`` on tf_efficientnet_lite0, class
-visualization, torch 2.14, the project's 2-core CPU: batch 1: 3,355 minor faults
-and 15.3 ms of system time per step by default, 96 and 1.0 ms with this setting;
-batch 8: 31,361 and 112 ms against 823 and 9.8 ms; tf_efficientnet_lite2 at batch 8
-(activations up to ~100 MB): 64,131 and 209 ms by default, 11,983 and 41 ms with
-the 256 MiB mmap threshold below.  Threads other than the main one allocate from
-heaps of at most 64 MiB, so there a larger block is still mapped afresh each
-time (Streamlit runs pages in such threads).  Both settings are needed:
-fixing only the trim threshold turns off glibc's adaptive mmap threshold and left
-every block to ``mmap`` (40,000 faults per step).
+of page faults and milliseconds of system time (the figures, and how the benchmark
+re-measures them: benchmarks/results/malloc.md).  Threads other than the main one
+allocate from heaps of at most 64 MiB, so there a larger block is still mapped
+afresh each time (Streamlit runs pages in such threads).  Both settings are needed:
+fixing only the trim threshold turns off glibc's adaptive mmap threshold and leaves
+every block to ``mmap``.
 
 The cost is that the process keeps its peak heap (a few hundred MB for a batch of 8
 at 260 px) instead of shrinking between runs; memory then stays flat across runs.
 It changes the whole process, so the library never does it on import: the
-``netviz`` CLI, the dashboard and ``netviz bench`` call it at start-up, and a
-library user may.  NETVIZ_REUSE_FREED_MEMORY=0 turns it off.  Elsewhere than
-glibc (musl, macOS, Windows) it does nothing.
+``netviz`` CLI, the dashboard and the benchmark (``python -m benchmarks.bench``)
+call it at start-up, and a library user may.  NETVIZ_REUSE_FREED_MEMORY=0 turns it
+off.  Elsewhere than glibc (musl, macOS, Windows) it does nothing.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from netviz_core.errors import (
     FoolingError,
     HubUnreachableError,
     ImageInputError,
-    OptimisationError,
+    OptimizationError,
     UnknownModelError,
     WeightsFileError,
 )
@@ -477,7 +477,7 @@ def test_weights_size_limit_comes_from_the_environment(tmp_path):
     path = tmp_path / "big.safetensors"
     path.write_bytes(b"\0" * (2 * 2**20))
     code = (
-        "from netviz_core.models import read_weights_file\n"
+        "from netviz_core.weights import read_weights_file\n"
         "from netviz_core.errors import WeightsFileError\n"
         f"try:\n    read_weights_file({str(path)!r})\nexcept WeightsFileError as e:\n    print(e)\n"
     )
@@ -575,7 +575,7 @@ def test_plain_gradient_with_lr_1e6_is_stopped_within_the_first_steps(lite0):
     from netviz_core.optimize.steps import PlainGradient
 
     x = torch.zeros(1, 3, *lite0.input_size)
-    with pytest.raises(OptimisationError, match=r"Step [12]: the image exploded.*Lower the learning rate"):
+    with pytest.raises(OptimizationError, match=r"Step [12]: the image exploded.*Lower the learning rate"):
         _engine(lite0, x, step_rule=PlainGradient(1e6), max_iter=20)
 
 
@@ -585,7 +585,7 @@ def test_l2_weight_1e6_is_stopped_within_the_first_steps(tiny):
     from netviz_core.optimize.steps import PlainGradient
 
     x = torch.randn(1, 3, *tiny.input_size, generator=torch.Generator().manual_seed(0))
-    with pytest.raises(OptimisationError, match=r"Step 1: the image exploded"):
+    with pytest.raises(OptimizationError, match=r"Step 1: the image exploded"):
         _engine(tiny, x, objective=ClassLogit() - 1e6 * L2Norm(), step_rule=PlainGradient(1.0), max_iter=20)
 
 
@@ -594,13 +594,13 @@ def test_nan_in_the_objective_is_stopped_at_once(tiny):
 
     nan = Lambda(lambda ctx: (ctx.images * float("nan")).flatten(1).sum(1), name="nan")
     x = torch.zeros(1, 3, *tiny.input_size)
-    with pytest.raises(OptimisationError, match=r"Step 0: the gradient became NaN or infinite"):
+    with pytest.raises(OptimizationError, match=r"Step 0: the gradient became NaN or infinite"):
         _engine(tiny, x, objective=ClassLogit() + nan, max_iter=5)
 
 
 def test_infinite_start_image_is_stopped_at_step_0(tiny):
     x = torch.full((1, 3, *tiny.input_size), float("inf"))
-    with pytest.raises(OptimisationError, match=r"Step 0: the class scores became NaN or infinite"):
+    with pytest.raises(OptimizationError, match=r"Step 0: the class scores became NaN or infinite"):
         _engine(tiny, x, max_iter=5)
 
 
@@ -632,14 +632,14 @@ def test_blur_sigma_0_and_zero_iterations_are_handled(tiny):
 def test_class_visualization_settings_corpus(tiny, overrides, expected):
     from netviz_core.classvis import class_visualization
 
-    with pytest.raises((ClassVisualizationError, OptimisationError), match=expected):
+    with pytest.raises((ClassVisualizationError, OptimizationError), match=expected):
         class_visualization(tiny, [1], **{"iterations": 3, **overrides})
 
 
 def test_class_visualization_lr_1e6_without_clamping_is_stopped_at_step_1(lite0):
     from netviz_core.classvis import class_visualization
 
-    with pytest.raises(OptimisationError, match=r"Step 1: the image exploded.*Lower the learning rate"):
+    with pytest.raises(OptimizationError, match=r"Step 1: the image exploded.*Lower the learning rate"):
         class_visualization(lite0, [76], iterations=3, lr=1e6, clamp=False)
 
 
@@ -667,8 +667,8 @@ def test_class_visualization_extremes_that_have_a_correct_result(tiny, overrides
     [
         (dict(lr=float("nan")), r"learning rate .* must be a positive number, got nan"),
         (dict(lr=0), r"must be a positive number, got 0"),
-        (dict(max_iter=-3), r"iterations must be 0 or more"),
-        (dict(max_iter=1.5), r"iterations must be a whole number"),
+        (dict(iterations=-3), r"iterations must be 0 or more"),
+        (dict(iterations=1.5), r"iterations must be a whole number"),
         (dict(linf=1e6), r"at most 255"),
         (dict(step_size=1.0), r"give linf=ε as well"),
     ],
@@ -686,12 +686,12 @@ def test_fooling_with_lr_1e6_and_zero_iterations_give_results(tiny):
 
     from netviz_core.images import to_uint8
 
-    result = fool(tiny, noise(64, 64), 1, lr=1e6, max_iter=2)
+    result = fool(tiny, noise(64, 64), 1, lr=1e6, iterations=2)
     assert result.iterations == 2 or (result.success and result.iterations == 1)
     # The reported L-inf is the change between the 8-bit pictures; a step of 1e6 takes pixels to the range's ends.
     change = np.abs(to_uint8(tiny, result.fooling_image).astype(int) - to_uint8(tiny, result.original_image).astype(int))
     assert result.linf == pytest.approx(change.max(), abs=1e-3) and result.linf >= 128
-    unchanged = fool(tiny, noise(64, 64), 1, max_iter=0)
+    unchanged = fool(tiny, noise(64, 64), 1, iterations=0)
     assert unchanged.iterations == 0 and unchanged.linf == 0
 
 

@@ -1,4 +1,7 @@
-"""``netviz bench``: it runs and writes what it promises.  No timing assertions (speed is in the numbers it prints)."""
+"""The benchmark (``python -m benchmarks.bench``): it runs and writes what it promises.
+
+No timing assertions (speed is in the numbers it prints).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ import math
 
 import pytest
 
-from netviz_core.bench import markdown
-from netviz_core.cli import main
+from benchmarks.bench import markdown
+from benchmarks.bench.__main__ import main
+from netviz_core.cli import build_parser
 
 MODEL_KEYS = {
     "model", "input_size", "memory_format", "raw_step_b1_s", "raw_step_b8_s", "classvis_b1_step_s",
@@ -21,7 +25,7 @@ MODEL_KEYS = {
 
 @pytest.mark.slow
 def test_bench_quick_writes_json_and_markdown(tmp_path, capsys):
-    assert main(["bench", "--quick", "--no-live", "--no-choices", "--device", "cpu", "--out", str(tmp_path)]) == 0
+    assert main(["--quick", "--no-live", "--no-choices", "--device", "cpu", "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "bench-quick.json").read_text())
     assert result["quick"] is True
     assert {"date", "cpu", "cores", "torch", "threads", "device"} <= set(result["machine"])
@@ -62,3 +66,43 @@ def test_markdown_renders_every_section():
     assert "Some CPU" in md and "**1.020**" in md and "1.60×" in md and "| 345 / 4.0 |" in md
     assert "Grad-CAM" in md  # a missing figure is a dash, not an error
     assert "7.5 frames/s" in md and "Lucent: not measured (not installed)" in md and "6.0 s" in md
+
+
+def test_bench_is_not_a_subcommand_of_the_installed_cli():
+    """The benchmark needs the repository (assets, app.py, netviz_app): the ``netviz`` command does not offer it."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["bench", "--quick"])
+
+
+def test_the_module_runs_from_the_repository_root():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench", "--help"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "--quick" in proc.stdout and "--lucent-python" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_live_view_it_times_is_the_pages_view():
+    """The benchmark's live-view script draws through netviz_app.classvis_view (the view of pages 3 and 5)."""
+    from streamlit.testing.v1 import AppTest
+
+    from benchmarks.bench.live_view import _live_view_script
+
+    at = AppTest.from_function(_live_view_script, default_timeout=600,
+                               kwargs=dict(model="tf_efficientnet_lite0", device="cpu", iterations=3, max_fps=8.0,
+                                           rounds=1))
+    at.run()
+    assert not at.exception
+    (run,) = at.session_state["bench_live"]
+    assert run["seen"] == 4 and 2 <= run["drawn"] <= 4 and run["draw_s"] > 0
+    # What classvis_view.LiveView.draw writes: the status line (and the picture and the chart beside it).
+    assert any(c.value.startswith("running: step 3/3, S_c ") for c in at.caption)
+    drawn = {getattr(el, "type", None): el for el in at.main}
+    assert {"image", "plotly_chart"} <= set(drawn)
+    (picture,) = drawn["image"].proto.imgs
+    assert picture.caption == "step 3" and picture.url.endswith(".jpg")  # the live view's JPEG

@@ -53,7 +53,7 @@ def _jobs(net, chelsea, coffee):
 
     def fooling(x, target):
         def run():
-            r = fool(net, x, target, max_iter=3)
+            r = fool(net, x, target, iterations=3)
             return {"image": r.fooling_image, "iterations": torch.tensor(r.iterations)}
         return run
 

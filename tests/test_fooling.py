@@ -17,8 +17,8 @@ import torch
 from conftest import ROOT, assert_model_clean
 
 from netviz_core.classify import classify
-from netviz_core.errors import ClassLookupError, FoolingError, NetVizError
-from netviz_core.fooling import FoolingResult, fool, fool_batch, fooling_frames, fooling_results
+from netviz_core.errors import ClassLookupError, FoolingError, ImageInputError, NetVizError
+from netviz_core.fooling import FoolingResult, FoolingSettings, fool, fool_batch, fooling_frames, fooling_results
 from netviz_core.images import preprocess, quantize, to_uint8
 
 TARANTULA, GOLDFISH = 76, 1
@@ -32,8 +32,8 @@ def chelsea_x(lite0, chelsea):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"max_iter": -1}, "0 or more"),
-        ({"max_iter": 2.5}, "whole number"),
+        ({"iterations": -1}, "0 or more"),
+        ({"iterations": 2.5}, "whole number"),
         ({"lr": 0}, "learning rate"),
         ({"lr": float("nan")}, "learning rate"),
         ({"linf": 0}, "L∞ bound"),
@@ -50,9 +50,28 @@ def test_bad_settings_raise_a_fooling_error(lite0, chelsea_x, kwargs, message):
     assert isinstance(info.value, NetVizError)
 
 
+def test_settings_are_one_frozen_validated_object_that_round_trips_json(lite0, chelsea_x):
+    s = FoolingSettings(iterations=7, linf=8, step_size=1.5)
+    assert FoolingSettings.from_json(s.to_json()) == s and json.loads(s.to_json())["iterations"] == 7
+    assert (s.method, s.sign_step, FoolingSettings().method, FoolingSettings().sign_step) == ("linf", 1.5, "normalized", None)
+    with pytest.raises(Exception):
+        s.lr = 2.0  # frozen
+    with pytest.raises(FoolingError, match="Unknown fooling settings: max_iter"):
+        FoolingSettings.from_dict({"max_iter": 3})
+    with pytest.raises(FoolingError, match="not valid JSON"):
+        FoolingSettings.from_json("{")
+    with pytest.raises(FoolingError, match="Unknown fooling settings: max_iter"):
+        fooling_frames(lite0, chelsea_x, TARANTULA, max_iter=3)  # the old name is refused, not ignored
+    # Settings and keyword overrides are the same run.
+    a = fool(lite0, chelsea_x, TARANTULA, FoolingSettings(iterations=2, lr=0.5))
+    b = fool(lite0, chelsea_x, TARANTULA, iterations=2, lr=0.5)
+    assert torch.equal(a.fooling_image, b.fooling_image) and a.settings == b.settings
+    assert a.as_dict()["settings"] == {"iterations": 2, "lr": 0.5, "linf": None, "step_size": None}
+
+
 def test_the_generator_checks_its_arguments_before_the_first_frame(lite0, chelsea_x):
     with pytest.raises(FoolingError, match="0 or more"):
-        fooling_frames(lite0, chelsea_x, TARANTULA, max_iter=-1)  # no next(): raised at the call
+        fooling_frames(lite0, chelsea_x, TARANTULA, iterations=-1)  # no next(): raised at the call
 
 
 def test_unknown_class_and_wrong_size_are_clear_errors(lite0, chelsea_x):
@@ -60,9 +79,9 @@ def test_unknown_class_and_wrong_size_are_clear_errors(lite0, chelsea_x):
         fooling_frames(lite0, chelsea_x, "not a class at all")
     with pytest.raises(ClassLookupError, match="out of range"):
         fooling_frames(lite0, chelsea_x, 1000)
-    with pytest.raises(FoolingError, match="preprocess it first"):
+    with pytest.raises(ImageInputError, match="preprocess it first"):
         fooling_frames(lite0, torch.zeros(1, 3, 100, 120), TARANTULA)
-    with pytest.raises(FoolingError, match="2 targets for 1 images"):
+    with pytest.raises(ClassLookupError, match="2 targets for a batch of 1 image;"):
         fooling_frames(lite0, chelsea_x, [TARANTULA, GOLDFISH])
     with pytest.raises(FoolingError, match="use fool_batch"):
         fool(lite0, chelsea_x.expand(2, -1, -1, -1), TARANTULA)
@@ -95,7 +114,7 @@ def test_linf_bounded_batch_respects_the_bound_and_fools(lite0, chelsea, coffee)
     for r in results:
         assert r.success, r.as_dict()
         assert 0 < r.linf <= eps + 1e-3
-        assert r.settings == {"method": "linf", "linf": 8.0, "step_size": 2.0, "max_iter": 100}
+        assert r.settings == FoolingSettings(linf=8) and (r.settings.method, r.settings.sign_step) == ("linf", 2.0)
         assert r.target_probability_after > r.target_probability_before
         assert r.original_probability_after < r.original_probability_before
         _assert_on_grid_and_fools(lite0, r)
@@ -193,14 +212,41 @@ def test_rounding_that_breaks_the_prediction_is_repaired_on_the_8_bit_grid():
     assert_model_clean(net)
 
 
-def test_both_phases_share_max_iter_and_a_failure_is_reported():
+def test_both_phases_share_the_iterations_and_a_failure_is_reported():
     net = _toy_linear_model()
-    result = fool(net, _grey_128(net), 0, lr=0.005, max_iter=2)  # 2 float steps cross; no budget left
+    result = fool(net, _grey_128(net), 0, lr=0.005, iterations=2)  # 2 float steps cross; no budget left
     assert not result.success and result.iterations == 2 and result.quantized_steps == 0
     assert result.predicted_class == 1 and result.as_dict()["success"] is False
 
 
 def test_a_bound_below_one_level_cannot_move_the_8_bit_image():
     net = _toy_linear_model()
-    result = fool(net, _grey_128(net), 0, linf=0.5, max_iter=10)
+    result = fool(net, _grey_128(net), 0, linf=0.5, iterations=10)
     assert not result.success and result.linf == 0.0
+
+
+# --------------------------------------------------------------------------- pinned runs
+
+#: (iterations, SHA-256 of the fooling picture's RGB pixels) of chelsea -> stingray (6) on lite0, one thread,
+#: taken on 31027a7 before the fooling module was reorganised (torch 2.14.1+cu130, AVX512 kernels).
+PINNED_FOOLING = {
+    "normalized": (10, "6a5cee6fd6ead6c49d14f8db24c47e8400bd009d87d2335541bafe73da325e48"),
+    "linf": (5, "7f91d5113be278052f9c39fa307992b59d22436c93082ce5c107c85b33656f94"),
+}
+
+
+@pytest.mark.parametrize("method", sorted(PINNED_FOOLING))
+def test_fixed_run_is_bit_identical_to_the_pinned_image(lite0, chelsea, method):
+    import hashlib
+
+    if (torch.__version__, torch.backends.cpu.get_cpu_capability()) != ("2.14.1+cu130", "AVX512"):
+        pytest.skip("pinned on torch 2.14.1+cu130 with AVX512 kernels")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = fool(lite0, chelsea, 6, **({"linf": 8.0} if method == "linf" else {}))
+    finally:
+        torch.set_num_threads(threads)
+    iterations, digest = PINNED_FOOLING[method]
+    assert result.success and result.iterations == iterations
+    assert hashlib.sha256(np.asarray(result.fooling_picture).tobytes()).hexdigest() == digest

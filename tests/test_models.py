@@ -15,7 +15,8 @@ import torch
 from conftest import assert_model_clean
 from netviz_core.classify import classify
 from netviz_core.errors import HubUnreachableError, UnknownModelError, WeightsFileError
-from netviz_core.models import BUNDLED_MODELS, hub_reachable, load_model, read_weights_file
+from netviz_core.models import BUNDLED_MODELS, hub_reachable, load_model
+from netviz_core.weights import read_weights_file
 
 CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 ESPRESSO = 967

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from conftest import assert_model_clean
-from netviz_core.errors import ClassLookupError, NetVizError, SaliencyError, UnsupportedModelError
+from netviz_core.errors import ClassLookupError, ImageInputError, NetVizError, SaliencyError, UnsupportedModelError
 from netviz_core.images import ImageGeometry, preprocess, preprocess_with_geometry
 from netviz_core.models import DataConfig, LoadedModel, load_model
 from netviz_core.saliency import (
@@ -410,9 +410,9 @@ def test_bad_input_raises_clear_netviz_errors(lite0, chelsea_x):
         saliency(lite0, x, target=[1, 2, 3])
     with pytest.raises(ClassLookupError, match="out of range"):
         saliency(lite0, x, target=1000)
-    with pytest.raises(SaliencyError, match=r"\(N, 3, H, W\)"):
+    with pytest.raises(ImageInputError, match=r"\(N, 3, H, W\)"):
         saliency(lite0, torch.zeros(2, 2), method="gradcam")
-    with pytest.raises(SaliencyError, match="NaN"):
+    with pytest.raises(ImageInputError, match="NaN"):
         saliency(lite0, torch.full((1, 3, 224, 224), float("nan")))
     assert issubclass(SaliencyError, NetVizError) and issubclass(UnsupportedModelError, NetVizError)
     assert set(METHODS) == set(ALL_METHODS)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..fooling import DEFAULT_ITERATIONS, DEFAULT_LR, DEFAULT_MAGNIFY
 from .common import add_model_arguments, load_model_from_args, print_json
 
 DESCRIPTION = """\
@@ -34,9 +35,11 @@ def register(sub) -> None:
     p.add_argument("--target", "-t", required=True, help="target class: an index (76) or a name (tarantula)")
     p.add_argument("--out", "-o", required=True, help="where to write the fooling image (.png, at the model's input size)")
     p.add_argument("--diff", default=None, help="also write the change, magnified, as a PNG (128 = no change)")
-    p.add_argument("--magnify", type=float, default=10.0, help="magnification of the --diff picture (default 10)")
-    p.add_argument("--max-iter", type=int, default=100, help="most steps to take (default 100)")
-    p.add_argument("--lr", type=float, default=1.0, help="step length in normalised units (default 1)")
+    p.add_argument("--magnify", type=float, default=DEFAULT_MAGNIFY,
+                   help=f"magnification of the --diff picture (default {DEFAULT_MAGNIFY:g})")
+    p.add_argument("--iterations", "-n", type=int, default=DEFAULT_ITERATIONS,
+                   help=f"most steps to take (default {DEFAULT_ITERATIONS})")
+    p.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"step length in normalised units (default {DEFAULT_LR:g})")
     p.add_argument("--linf", type=float, default=None, metavar="EPS",
                    help="bound the change to EPS per pixel and channel, in 0-255 units (sign steps)")
     p.add_argument("--step-size", type=float, default=None,
@@ -59,15 +62,15 @@ def _png_path(path: str, what: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..fooling import fool
+    from ..fooling import FoolingSettings, fool
     from ..images import open_image
 
+    settings = FoolingSettings(iterations=args.iterations, lr=args.lr, linf=args.linf, step_size=args.step_size)
     out = _png_path(args.out, "--out")
     diff = _png_path(args.diff, "--diff") if args.diff else None
     image = open_image(args.image)
     net = load_model_from_args(args)
-    result = fool(net, image, args.target, lr=args.lr, max_iter=args.max_iter, linf=args.linf,
-                  step_size=args.step_size, magnify=args.magnify)
+    result = fool(net, image, args.target, settings, magnify=args.magnify)
     result.fooling_picture.save(out, format="PNG")
     if diff is not None:
         result.difference_picture.save(diff, format="PNG")
@@ -91,6 +94,6 @@ def run(args: argparse.Namespace) -> int:
               + (f" and {diff} (x{result.magnify:g})" if diff else ""))
     if not result.success:
         print(f"netviz fool: the saved image is not classified as {result.target_name} after "
-              f"{result.iterations} iterations; try more --max-iter or a larger --linf", file=sys.stderr)
+              f"{result.iterations} iterations; try more --iterations or a larger --linf", file=sys.stderr)
         return 1
     return 0

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Sequence
 
 import torch
 
-from ..classes import resolve_class
+from .. import targets as targets_mod
 from ..errors import ImpressionError
 from ..optimize.engine import Frame, make_generators, optimize, run
 from ..optimize.init import uniform_noise_on_mean
@@ -36,16 +36,8 @@ from .transforms import RandomImpressionTransforms, TVStep
 
 
 def resolve_targets(net, targets) -> list[int]:
-    """Class indices from an int, a name fragment or a list of them (ImpressionError if none)."""
-    items = list(targets) if isinstance(targets, (list, tuple)) else [targets]
-    if not items:
-        raise ImpressionError("No target class given.")
-    out = []
-    for t in items:
-        if isinstance(t, torch.Tensor):
-            t = int(t)
-        out.append(resolve_class(t, net.class_names))
-    return out
+    """Class indices from an int, a name fragment or a list of them (``netviz_core.targets``)."""
+    return targets_mod.resolve_targets(net, targets)
 
 
 def _seeds(settings: ImpressionSettings, n: int, seeds) -> list[int]:

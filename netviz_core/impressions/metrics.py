@@ -24,7 +24,7 @@ import torch
 
 from ..gradients import class_score_gradient
 from ..images import deprocess_batch, preprocess
-from ..optimize.transforms import gaussian_blur
+from ..filters import gaussian_blur
 
 #: Blur (pixels) and relative threshold of the single-object score.
 SCORE_SIGMA = 4.0

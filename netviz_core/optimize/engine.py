@@ -18,7 +18,7 @@ of k steps.  Every image has its own random generator seeded from its seed, so a
 batch of N images equals N separate runs with the same seeds.
 
 The model is only read: no hooks, no mode change, no parameter gradient.  Values
-that stop being finite or explode raise ``OptimisationError`` within the step.
+that stop being finite or explode raise ``OptimizationError`` within the step.
 
 Batched versus separate runs (``batch_invariant``)
 --------------------------------------------------
@@ -60,8 +60,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
-from ..errors import OptimisationError
-from ..gradients import as_target_tensor
+from ..errors import OptimizationError
+from ..targets import as_target_tensor
 from .objectives import ClassLogit, Objective
 from .steps import NormalizedGradient, StepRule
 from .transforms import PostStep, Transform
@@ -134,9 +134,9 @@ def _check_finite(x: torch.Tensor, what: str, step: int, hint: str) -> None:
     # and inf if any is infinite.  isfinite().all() + abs().max() cost ~9x more per step.
     largest = float(x.detach().abs().amax())
     if not math.isfinite(largest):
-        raise OptimisationError(f"Step {step}: the {what} became NaN or infinite. {hint}")
+        raise OptimizationError(f"Step {step}: the {what} became NaN or infinite. {hint}")
     if what == "image" and largest > EXPLODED:
-        raise OptimisationError(f"Step {step}: the image exploded (|values| > {EXPLODED:g}). {hint}")
+        raise OptimizationError(f"Step {step}: the image exploded (|values| > {EXPLODED:g}). {hint}")
 
 
 def optimize(
@@ -171,14 +171,14 @@ def optimize(
     step_rule = step_rule if step_rule is not None else NormalizedGradient(1.0)
     max_iter = int(max_iter)
     if max_iter < 0:
-        raise OptimisationError(f"The number of iterations must be 0 or more, got {max_iter}.")
+        raise OptimizationError(f"The number of iterations must be 0 or more, got {max_iter}.")
     if init.dim() != 4 or init.shape[1] != 3:
         raise ValueError(f"init must be a batch (N, 3, H, W), got shape {tuple(init.shape)}")
     x = init.detach().to(net.device, torch.float32)
     n = x.shape[0]
     targets = as_target_tensor(targets, n, net.device)
     if int(targets.min()) < 0 or int(targets.max()) >= net.num_classes:
-        raise OptimisationError(f"Target classes must be in 0..{net.num_classes - 1}, got {targets.tolist()}.")
+        raise OptimizationError(f"Target classes must be in 0..{net.num_classes - 1}, got {targets.tolist()}.")
     gens = generators if generators is not None else make_generators(seed, n)
     ctx = StepContext(net=net, step=0, targets=targets, generators=gens, state=state if state is not None else {})
     active = torch.ones(n, dtype=torch.bool, device=net.device)
@@ -296,5 +296,5 @@ def run(frames: Iterator[Frame], on_frame: Callable[[Frame], Any] | None = None)
         if close is not None:
             close()
     if last is None:  # pragma: no cover - optimize always yields at least one frame
-        raise OptimisationError("The optimisation produced no frame.")
+        raise OptimizationError("The optimisation produced no frame.")
     return last, history

@@ -11,13 +11,15 @@ so no parameter gets a ``.grad``, no hook is registered and no mode changes.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 
-from ..errors import ClassLookupError, SaliencyError
+from ..errors import SaliencyError
 from ..models import LoadedModel
+from .. import targets as _targets
+from ..targets import as_input_batch, as_target_tensor
 
 
 class SaliencyMethod:
@@ -63,25 +65,8 @@ class SaliencyMethod:
 # --------------------------------------------------------------------------- shared helpers
 
 
-def as_input_batch(net: LoadedModel, x) -> torch.Tensor:
-    """A preprocessed batch (N, 3, H, W) on the model's device; an image is preprocessed first."""
-    if not isinstance(x, torch.Tensor):
-        from ..images import preprocess
-
-        x = preprocess(net, x)  # PIL image, path or bytes: raises ImageInputError when unreadable
-    if x.dim() == 3:
-        x = x.unsqueeze(0)
-    if x.dim() != 4 or x.shape[0] == 0:
-        raise SaliencyError(f"expected a preprocessed batch (N, 3, H, W), got a tensor of shape {tuple(x.shape)}.")
-    if not x.is_floating_point():
-        raise SaliencyError(f"expected a float tensor (a preprocessed image), got {x.dtype}.")
-    if not torch.isfinite(x).all():
-        raise SaliencyError("the input contains NaN or infinite values.")
-    return x.detach().to(device=net.device, dtype=torch.float32)
-
-
 def resolve_targets(net: LoadedModel, x: torch.Tensor, target, *, predict: bool = True) -> torch.Tensor | None:
-    """Class indices (N,) from ``target``: None (the predicted class), an int, a class name, or N of them.
+    """Class indices (N,) from ``target``: None (the predicted class), or as ``netviz_core.targets`` reads them.
 
     With ``target=None`` and ``predict=False`` returns None: the caller predicts itself.
     """
@@ -91,22 +76,7 @@ def resolve_targets(net: LoadedModel, x: torch.Tensor, target, *, predict: bool 
             return None
         with torch.no_grad():
             return net(x).argmax(1)
-    from ..classes import resolve_class
-
-    if isinstance(target, torch.Tensor):
-        values = target.flatten().tolist()
-    elif isinstance(target, (str, int)):
-        values = [target]
-    elif isinstance(target, Sequence):
-        values = list(target)
-    else:
-        raise SaliencyError(f"target must be a class index, a class name or a list of them, not {type(target).__name__}.")
-    indices = [resolve_class(v, net.class_names) for v in values]
-    if len(indices) == 1:
-        indices = indices * n
-    if len(indices) != n:
-        raise ClassLookupError(f"got {len(indices)} targets for a batch of {n} images; give one target or one per image.")
-    return torch.tensor(indices, dtype=torch.long, device=net.device)
+    return as_target_tensor(_targets.resolve_targets(net, target, n), n, net.device)
 
 
 def resize_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -23,7 +23,8 @@ from torch import nn
 
 from ..errors import UnsupportedModelError
 from ..models import LoadedModel
-from .base import SaliencyMethod, as_input_batch, resolve_targets
+from ..targets import as_input_batch
+from .base import SaliencyMethod, resolve_targets
 from .features import split_features
 
 #: |sum_k w_k^c mean f_k + b_c - S_c| must stay below this times (1 + max |S|) for the head to count as GAP + linear.

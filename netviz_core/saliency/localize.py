@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from ..errors import SaliencyError
 from ..images import ImageGeometry
-from ..optimize.transforms import gaussian_blur
+from ..filters import gaussian_blur
 
 
 @dataclass(frozen=True)

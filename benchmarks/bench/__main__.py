@@ -1,17 +1,21 @@
-"""``netviz bench``: NetViz's speed next to the raw network step (see ``netviz_core.bench``)."""
+"""``python -m benchmarks.bench [--quick] ...`` (or ``./dev.sh bench ...``), run from the repository root."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-DEFAULT_OUT = "benchmarks/results"
+from netviz_core.runtime import reuse_freed_memory
+
+from . import run_benchmark, write_outputs
+from .common import ROOT
+
+DEFAULT_OUT = ROOT / "benchmarks" / "results"
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "bench",
-        help="benchmark class visualization, saliency, fooling and the live view against the raw step",
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench",
         description="Time NetViz against the raw forward+backward step of the same model, in the same process; "
         "write JSON and a Markdown table.",
     )
@@ -19,18 +23,20 @@ def register(sub) -> None:
     p.add_argument("--models", nargs="+", default=None,
                    help="timm names (default: tf_efficientnet_lite0 lite1 lite2; --quick: lite0)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"folder for bench.json and bench.md (default: {DEFAULT_OUT})")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="folder for bench.json and bench.md "
+                   "(default: benchmarks/results)")
     p.add_argument("--no-live", action="store_true", help="skip the live-view measurement (needs streamlit)")
     p.add_argument("--no-choices", action="store_true", help="skip the layout/thread measurements")
     p.add_argument("--cold-start", action="store_true",
                    help="also time `streamlit run app.py` to the first page drawn (headless Chromium)")
     p.add_argument("--lucent-python", default=None,
                    help="interpreter of a venv with torch-lucent (e.g. .venv-bench/bin/python) to compare with Lucent")
-    p.set_defaults(func=run)
+    return p
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..bench import run_benchmark, write_outputs
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    reuse_freed_memory()  # as the CLI and the dashboard do (netviz_core/runtime.py)
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -42,3 +48,7 @@ def run(args: argparse.Namespace) -> int:
     print(md.read_text())
     print(f"wrote {js} and {md}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

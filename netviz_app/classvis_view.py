@@ -1,0 +1,69 @@
+"""The class-visualization view: what the dashboard draws of a run, one implementation.
+
+The Class Visualization page draws its live run with ``LiveView`` (the picture, the
+score curve and a status line) and records frames with ``recorder``; the Compare
+Backbones page draws each model's picture with ``show``; the benchmark
+(``benchmarks/bench/live_view.py``) times exactly this view, so its figures are
+the page's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from netviz_core.classvis import DISPLAY_SIZE, upscale
+from netviz_core.images import to_uint8
+
+from .charts import score_curve
+from .live import LiveRun, keep_every
+from .media import as_pil, jpeg_bytes
+
+
+def show(slot, picture, *, size: int = DISPLAY_SIZE, caption: str | None = None, live: bool = False) -> None:
+    """One generated picture (uint8 array or PIL image) in ``slot``, nearest-neighbour upscaled to ``size``.
+
+    ``live``: as a JPEG, a few kB per frame while the optimiser runs; otherwise the
+    lossless picture.
+    """
+    image = upscale(as_pil(picture), size)
+    slot.image(jpeg_bytes(image) if live else image, caption=caption, width=size)
+
+
+def recorder(net, iterations: int) -> Callable[[LiveRun, Any], None]:
+    """``record(run, frame)`` for ``live.drive``: (S_c, P_c) of every step, the picture of every k-th.
+
+    k is ``live.keep_every(iterations)``; the final frame is always kept.
+    """
+    keep = keep_every(iterations)
+
+    def record(run: LiveRun, frame) -> None:
+        run.history.append((float(frame.scores[0]), float(frame.probabilities[0])))
+        if frame.step % keep == 0 or frame.final:
+            run.steps.append(frame.step)
+            run.pictures.append(to_uint8(net, frame.images[:1])[0])
+
+    return record
+
+
+@dataclass
+class LiveView:
+    """The picture, the score curve and the status line of one run, drawn into three Streamlit slots."""
+
+    image_slot: Any
+    chart_slot: Any
+    status_slot: Any
+    iterations: int
+    key: str  # prefix of the chart's element keys (unique per page)
+    size: int = DISPLAY_SIZE
+
+    def draw(self, run: LiveRun) -> None:
+        """The ``draw`` of ``live.drive``: the latest kept picture, the curve so far, step and speed."""
+        step = run.steps[-1] if run.steps else 0
+        show(self.image_slot, run.pictures[-1], size=self.size, caption=f"step {step}", live=True)
+        self.chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}),
+                                     key=f"{self.key}_chart_live_{run.drawn}")
+        rate = run.seen / max(run.elapsed, 1e-6)
+        s, p = run.history[-1]
+        self.status_slot.caption(f"running: step {len(run.history) - 1}/{self.iterations}, S_c {s:.2f}, "
+                                 f"P {p:.1%}, {rate:.1f} steps/s")
