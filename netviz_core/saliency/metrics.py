@@ -49,8 +49,7 @@ from torch import nn
 
 from ..errors import SaliencyError
 from ..models import LoadedModel
-from ..optimize.transforms import gaussian_blur
-from .base import as_input_batch, resolve_targets
+from .base import as_input_batch, reference_image, resolve_targets
 
 SCORES = ("probability", "logit")
 DELETION_BASELINES = ("blur", "mean", "black")
@@ -222,16 +221,13 @@ def _class_scores(net: LoadedModel, images: list[torch.Tensor] | torch.Tensor, t
 
 
 def blurred(net: LoadedModel, x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """The insertion baseline: the image blurred (Gaussian, ``sigma`` px) in pixel space."""
-    return gaussian_blur(x, float(sigma))
+    """The insertion baseline: the image blurred (Gaussian, ``sigma`` px)."""
+    return reference_image(net, x, "blur", sigma)
 
 
 def deletion_fill(net: LoadedModel, x: torch.Tensor, settings: MetricSettings) -> torch.Tensor:
-    if settings.deletion_baseline == "blur":
-        return blurred(net, x, settings.blur_sigma)
-    if settings.deletion_baseline == "mean":
-        return x.mean(dim=(2, 3), keepdim=True).expand_as(x)
-    return net.pixel_min.expand_as(x)  # black: pixel value 0 in the model's normalisation
+    """What deleted pixels become: ``settings.deletion_baseline`` (see ``base.reference_image``)."""
+    return reference_image(net, x, settings.deletion_baseline, settings.blur_sigma)
 
 
 def fractions_for(steps: int) -> np.ndarray:
