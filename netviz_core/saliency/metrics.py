@@ -523,9 +523,12 @@ def evaluate_map(
 def evaluate_method(
     net: LoadedModel, x, method: str, target=None, *, method_options: dict | None = None,
     settings: MetricSettings | None = None, baselines: tuple[str, ...] = ("random", "center"),
-    progress: Progress | None = None,
+    saliency_map=None, progress: Progress | None = None,
 ) -> dict[str, MapMetrics]:
-    """{method: metrics, "baseline_random": ..., "baseline_center": ...} for one image and class."""
+    """{method: metrics, "baseline_random": ..., "baseline_center": ...} for one image and class.
+
+    ``saliency_map``: the method's map for this image and class if already computed.
+    """
     settings = settings or MetricSettings()
     x = _one_image(net, x)
     target = _target(net, x, target)
@@ -533,8 +536,10 @@ def evaluate_method(
     out: dict[str, MapMetrics] = {}
     for i, name in enumerate(names):
         options = method_options if name == method else {}
-        cls = method_class(name)
-        m = cls(net, **(options or {}))(x, target)[0]
+        if name == method and saliency_map is not None:
+            m = _one_map(saliency_map, net.input_size)
+        else:
+            m = method_class(name)(net, **(options or {}))(x, target)[0]
 
         def step(f: float, what: str, i=i, name=name) -> None:
             if progress is not None:

@@ -206,3 +206,20 @@ def test_baseline_maps():
     assert c.argmax().item() in {(h // 2 - 1) * w + w // 2 - 1, (h // 2 - 1) * w + w // 2, (h // 2) * w + w // 2 - 1, (h // 2) * w + w // 2}
     with pytest.raises(SaliencyError):
         CenterGaussian(net, sigma=0)
+
+
+def test_cli_prints_the_metrics_and_the_baselines(assets, capsys):
+    import json
+
+    from netviz_core.cli import main
+
+    rc = main(["saliency", str(assets / "chelsea.png"), "--method", "gradcam", "--metrics", "--steps", "4", "--json"])
+    assert rc == 0
+    result = json.loads(capsys.readouterr().out)
+    keys = ("deletion_auc", "insertion_auc", "road_morf", "road_lerf", "randomization_spearman")
+    for block in (result, result["baseline_random"], result["baseline_center"]):
+        assert all(isinstance(block[k], float) for k in keys), block
+    assert result["baseline_random"]["randomization_spearman"] == pytest.approx(1.0)
+    assert result["out"] is None and result["target"]["index"] == 285
+    rc = main(["saliency", str(assets / "chelsea.png"), "--method", "layercam"])
+    assert rc == 2 and "--metrics" in capsys.readouterr().err
