@@ -548,3 +548,25 @@ def evaluate_method(
         key = name if name == method else f"baseline_{name}"
         out[key] = evaluate_map(net, x, m, target, method=name, method_options=options, settings=settings, progress=step)
     return out
+
+
+def trust_table(summaries: dict[str, dict]) -> list[dict]:
+    """Rows {map, deletion_auc, insertion_auc, insertion_minus_deletion, road_morf, road_lerf, randomization_spearman}.
+
+    ``summaries``: name -> ``MapMetrics.summary()``.  Maps sorted best first by
+    insertion - deletion (RISE's two curves in one number); names starting with
+    ``baseline_`` (the references) come last, in the order given.
+    """
+    rows = []
+    for name, s in summaries.items():
+        rows.append({
+            "map": name,
+            "deletion_auc": s["deletion_auc"],
+            "insertion_auc": s["insertion_auc"],
+            "insertion_minus_deletion": s["insertion_auc"] - s["deletion_auc"],
+            "road_morf": s["road_morf"],
+            "road_lerf": s["road_lerf"],
+            "randomization_spearman": s["randomization_spearman"],
+        })
+    methods = sorted((r for r in rows if not r["map"].startswith("baseline_")), key=lambda r: -r["insertion_minus_deletion"])
+    return methods + [r for r in rows if r["map"].startswith("baseline_")]

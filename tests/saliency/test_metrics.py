@@ -14,7 +14,7 @@ from netviz_core.images import preprocess
 from netviz_core.saliency.baselines import CenterGaussian, RandomMap
 from netviz_core.saliency.metrics import (
     MetricSettings, blurred, cascade_units, deletion_curve, deletion_fill, evaluate_map, evaluate_method,
-    insertion_curve, noisy_linear_imputation, randomization_curve, removal_ranks, road_curves, spearman,
+    insertion_curve, noisy_linear_imputation, randomization_curve, removal_ranks, road_curves, spearman, trust_table,
 )
 from toy_models import linear_net, small_cnn
 
@@ -223,3 +223,12 @@ def test_cli_prints_the_metrics_and_the_baselines(assets, capsys):
     assert result["out"] is None and result["target"]["index"] == 285
     rc = main(["saliency", str(assets / "chelsea.png"), "--method", "layercam"])
     assert rc == 2 and "--metrics" in capsys.readouterr().err
+
+
+def test_trust_table_sorts_by_insertion_minus_deletion_and_keeps_references_last():
+    def s(d, i):
+        return {"deletion_auc": d, "insertion_auc": i, "road_morf": 0.1, "road_lerf": 0.2, "randomization_spearman": 0.3}
+
+    rows = trust_table({"baseline_random": s(0.1, 0.9), "a": s(0.5, 0.6), "b": s(0.2, 0.7), "baseline_center": s(0.0, 1.0)})
+    assert [r["map"] for r in rows] == ["b", "a", "baseline_random", "baseline_center"]
+    assert rows[0]["insertion_minus_deletion"] == pytest.approx(0.5)
