@@ -156,25 +156,27 @@ def metrics_row(method: str, trust: dict[str, dict]) -> None:
     ref = trust.get("baseline_random", {}).get("summary")
     rho = s["randomization_spearman"]
     m1, m2, m3 = st.columns(3)
-    m1.metric("Deletion AUC ↓", f"{s['deletion_auc']:.3f}",
-              help="Petsiuk et al.: probability as the most salient pixels are blurred away; lower is better. "
+    m1.metric("Deletion ↓", f"{s['deletion_auc']:.3f}",
+              help="Deletion AUC (Petsiuk et al.): probability as the most salient pixels are replaced by the mean colour; "
+              "lower is better. "
               + (f"Random map: {ref['deletion_auc']:.3f}." if ref else ""))
-    m2.metric("Insertion AUC ↑", f"{s['insertion_auc']:.3f}",
-              help="Probability as the most salient pixels are put back into a blurred image; higher is better. "
+    m2.metric("Insertion ↑", f"{s['insertion_auc']:.3f}",
+              help="Insertion AUC: probability as the most salient pixels are put back into a blurred image; higher is better. "
               + (f"Random map: {ref['insertion_auc']:.3f}." if ref else ""))
-    m3.metric("Randomisation ρ ↓", "n/a" if rho is None else f"{rho:.2f}",
+    m3.metric("Rand. ρ ↓", "n/a" if rho is None else f"{rho:.2f}",
               help="Adebayo et al.: Spearman correlation with the same method's map on a copy of the model with every "
               "layer re-initialised. Near 1: the map shows the image, not what the model learned.")
     with st.expander("Curves"):
         curves = trust[method]["curves"]
-        st.line_chart({"deletion": curves["deletion"]["score"], "insertion": curves["insertion"]["score"]},
-                      height=160, x_label="step (1 % ... 100 % of the pixels)", y_label="probability")
+        st.line_chart({"fraction of pixels": curves["deletion"]["fraction"], "deletion": curves["deletion"]["score"],
+                       "insertion": curves["insertion"]["score"]}, x="fraction of pixels", y=["deletion", "insertion"],
+                      height=220)
         if st.button("Randomisation cascade", key=f"cascade_{method}", help="one map per re-initialised layer"):
             with st.spinner("Re-initialising layer by layer..."):
                 cascade = randomization_cascade(net, ctx.model_key, ctx.image, ctx.image_key, target, method,
                                                 options_for(method))
-            st.line_chart({"Spearman": cascade["spearman"]}, height=160, x_label="layers re-initialised from the head",
-                          y_label="ρ")
+            st.line_chart({"layers re-initialised": list(range(1, len(cascade["spearman"]) + 1)),
+                           "Spearman ρ": cascade["spearman"]}, x="layers re-initialised", y="Spearman ρ", height=220)
             st.caption(" → ".join(cascade["unit"]))
 
 

@@ -7,10 +7,13 @@ probability, as in the papers; ``"logit"``: S_c) on a batch of perturbed copies,
 whole curve is a few forward passes:
 
 * **deletion** (Petsiuk et al. 2018, RISE): replace the top fraction f of pixels by a
-  baseline (``deletion_baseline``: ``"blur"``, the image blurred with ``blur_sigma``;
-  ``"mean"``, the image's mean colour; ``"black"``, RISE's choice) for f = 0 and
-  ``steps`` fractions from 1 % to 100 %; AUC = trapezoid area under s(f).  Lower is
-  better: a faithful map removes the evidence first.
+  baseline (``deletion_baseline``: ``"mean"``, the image's mean colour, a constant fill
+  like RISE's; ``"blur"``, the image blurred with ``blur_sigma``; ``"black"``) for f = 0
+  and ``steps`` fractions from 1 % to 100 %; AUC = trapezoid area under s(f).  Lower is
+  better: a faithful map removes the evidence first.  Blur is not the default because a
+  blurred object keeps its shape: on the sample cat, blurring away the pixels in
+  Grad-CAM's order left the class standing longer than blurring the centre or random
+  pixels, so blur-deletion rewarded scattered maps over ones that cover the object.
 * **insertion** (ibid.): start from the blurred image (RISE's insertion baseline,
   Gaussian sigma = ``blur_sigma`` px, 5 as in RISE's code) and put the top fraction f
   of the original pixels back.  Higher is better.
@@ -52,7 +55,7 @@ from ..models import LoadedModel
 from .base import as_input_batch, reference_image, resolve_targets
 
 SCORES = ("probability", "logit")
-DELETION_BASELINES = ("blur", "mean", "black")
+DELETION_BASELINES = ("mean", "blur", "black")
 
 #: ROAD's 8-neighbourhood: (row offset, column offset, weight), as in Rong et al.'s NoisyLinearImputer.
 NEIGHBOR_WEIGHTS = (
@@ -75,7 +78,7 @@ class MetricSettings:
     """
 
     steps: int = 16
-    deletion_baseline: str = "blur"
+    deletion_baseline: str = "mean"
     blur_sigma: float = 5.0
     road_percentages: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)
     road_noise: float = 0.01

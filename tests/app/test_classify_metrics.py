@@ -15,8 +15,8 @@ def test_trust_metrics_appear_under_each_map_and_in_the_table():
     assert_ok(at)
     assert not at.warning, [w.value for w in at.warning]
     labels = [m.label for m in at.metric]
-    assert labels.count("Deletion AUC ↓") == 2 and labels.count("Randomisation ρ ↓") == 2, labels
-    values = [float(m.value) for m in at.metric if m.label in ("Deletion AUC ↓", "Insertion AUC ↑")]
+    assert labels.count("Deletion ↓") == 2 and labels.count("Rand. ρ ↓") == 2, labels
+    values = [float(m.value) for m in at.metric if m.label in ("Deletion ↓", "Insertion ↑")]
     assert all(0.0 <= v <= 1.0 for v in values), values
     table = at.dataframe[-1].value
     assert list(table["map"])[-2:] == ["reference: random", "reference: center"]
