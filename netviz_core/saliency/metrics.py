@@ -43,7 +43,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -145,7 +145,6 @@ class MapMetrics:
     road_morf: Curve
     road_lerf: Curve
     randomization: RandomizationCurve | None = None
-    extra: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         rho = self.randomization.spearman[-1] if self.randomization and self.randomization.spearman else None
@@ -162,9 +161,6 @@ class MapMetrics:
                 "randomization": self.randomization.seconds if self.randomization else 0.0,
             },
         }
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 # --------------------------------------------------------------------------- shared pieces
