@@ -6,8 +6,14 @@ and insertion at 16 steps, ROAD at 10/30/50/70/90 %, the randomisation Spearman 
 the whole cascade re-initialised), beside the two reference maps (random, centre
 Gaussian), and the seconds each metric took are recorded.
 
+``--timing`` times the four metrics of one map on lite0 for the fast methods, in wall
+seconds and in the process's CPU seconds (``time.process_time``, one torch thread):
+on a machine shared with other work the wall time counts the waits for a core, the
+CPU time does not, so it is what one free core would take.
+
     .venv/bin/python benchmarks/saliency_metrics.py                 # lite0/1/2
     .venv/bin/python benchmarks/saliency_metrics.py --models tf_efficientnet_lite0
+    .venv/bin/python benchmarks/saliency_metrics.py --timing        # the 3-second goal, CPU and wall seconds
 
 Writes benchmarks/results/saliency_metrics-<model>.json per model and
 benchmarks/results/saliency_metrics.md (the table the README includes) from every
@@ -34,7 +40,7 @@ import torch  # noqa: E402
 from netviz_core.images import preprocess  # noqa: E402
 from netviz_core.models import load_model  # noqa: E402
 from netviz_core.saliency import METHODS  # noqa: E402
-from netviz_core.saliency.metrics import MetricSettings, evaluate_map, method_class  # noqa: E402
+from netviz_core.saliency.metrics import MetricSettings, cascade_units, evaluate_map, method_class  # noqa: E402
 
 MODELS = ("tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2")
 BASELINES = ("random", "center")
@@ -79,6 +85,65 @@ def run_model(name: str, images: list[Path], methods: list[str], settings: Metri
         "seconds_total": time.perf_counter() - started,
         "runs": runs,
     }
+
+
+FAST_METHODS = ("vanilla", "guided", "cam", "gradcam", "gradcampp", "layercam")
+
+
+def _timed(fn):
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def timing_run(images: list[Path], settings: MetricSettings, name: str = MODELS[0]) -> dict:
+    """Wall and CPU seconds of deletion, insertion, ROAD (both orders) and randomisation for one map."""
+    from netviz_core.saliency.metrics import deletion_curve, insertion_curve, randomization_curve, road_curves
+
+    net = load_model(name, device="cpu")
+    load_start = load_average()
+    rows = []
+    for path in images:
+        x = preprocess(net, path)
+        with torch.no_grad():
+            target = int(net(x).argmax())
+        for method in FAST_METHODS:
+            m = method_class(method)(net)(x, target)[0]
+            depth = settings.randomization_depth
+            parts = {
+                "deletion": lambda: deletion_curve(net, x, m, target, settings),
+                "insertion": lambda: insertion_curve(net, x, m, target, settings),
+                "road": lambda: road_curves(net, x, m, target, settings),
+                "randomization": lambda: randomization_curve(net, x, method, target, saliency_map=m,
+                                                             depths=depth or len(cascade_units(net.module))),
+            }
+            row = {"image": path.name, "method": method}
+            for part, fn in parts.items():
+                _out, row[f"{part}_wall"], row[f"{part}_cpu"] = _timed(fn)
+            row["total_wall"] = sum(row[f"{p}_wall"] for p in parts)
+            row["total_cpu"] = sum(row[f"{p}_cpu"] for p in parts)
+            rows.append(row)
+            print(f"{name} {path.name} {method:<10} all four: wall {row['total_wall']:.2f} s, CPU {row['total_cpu']:.2f} s "
+                  + " ".join(f"{p} {row[f'{p}_cpu']:.2f}" for p in parts), flush=True)
+    return {"model": name, "load_average_start": load_start, "load_average_end": load_average(),
+            "torch_threads": torch.get_num_threads(), "rows": rows}
+
+
+def timing_table(result: dict) -> str:
+    rows = result["rows"]
+    parts = ("deletion", "insertion", "road", "randomization", "total")
+    med = {p: (statistics.median(r[f"{p}_cpu"] for r in rows), statistics.median(r[f"{p}_wall"] for r in rows)) for p in parts}
+    return "\n".join([
+        f"#### The four metrics of one map, {result['model']} ({len(rows)} maps: {', '.join(FAST_METHODS)} x the sample images)",
+        "",
+        f"Median seconds per map, CPU (process time, {result['torch_threads']} torch thread) and wall; load average "
+        f"{result['load_average_start']} at the start, {result['load_average_end']} at the end.",
+        "",
+        "| | deletion | insertion | ROAD (MoRF + LeRF) | randomisation | **all four** |",
+        "|---|---|---|---|---|---|",
+        "| CPU s | " + " | ".join(f"{med[p][0]:.2f}" for p in parts[:-1]) + f" | **{med['total'][0]:.2f}** |",
+        "| wall s | " + " | ".join(f"{med[p][1]:.2f}" for p in parts[:-1]) + f" | **{med['total'][1]:.2f}** |",
+    ])
 
 
 def _mean(values) -> float | None:
@@ -128,11 +193,18 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated timm names (default: lite0/1/2)")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods (default: all)")
     parser.add_argument("--out", default=str(RESULTS), help="folder for the JSON and the Markdown table")
+    parser.add_argument("--timing", action="store_true", help="only time the four metrics of one map on lite0")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     images = sorted((ROOT / "assets").glob("*.png"))
     settings = MetricSettings()
+    if args.timing:
+        result = timing_run(images, settings)
+        (out / "saliency_metrics_timing.json").write_text(json.dumps(result, indent=1))
+        (out / "saliency_metrics_timing.md").write_text(timing_table(result) + "\n")
+        print(timing_table(result))
+        return 0
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         result = run_model(name, images, [m.strip() for m in args.methods.split(",") if m.strip()], settings)
         (out / f"saliency_metrics-{name}.json").write_text(json.dumps(result, indent=1))
