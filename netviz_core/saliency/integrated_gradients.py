@@ -17,7 +17,8 @@ class IntegratedGradients(SaliencyMethod):
 
     The integral is a Gauss-Legendre rule with ``steps`` nodes on [0, 1] (Captum's
     default rule), so completeness, sum_i IG_i = S_c(x) - S_c(x'), holds up to the
-    quadrature error.  ``baseline`` x': ``"black"`` (pixel value 0) or ``"blur"`` (the
+    quadrature error; along a path through many ReLU6 kinks that error shrinks slowly
+    with ``steps``, so check it with ``attributions`` before reading IG as exact.  ``baseline`` x': ``"black"`` (pixel value 0) or ``"blur"`` (the
     image blurred with ``blur_sigma`` px, Sturmfels et al.'s blurred baseline).  The
     N * steps path points go through the model ``batch_size`` at a time.  The map is
     |sum over colour channels of IG| (signed attributions: ``attributions``).
