@@ -52,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
         raise SaliencyError(f"--out must be a .png file, got {args.out!r}.")
     if args.npy is not None and Path(args.npy).suffix.lower() != ".npy":
         raise SaliencyError(f"--npy must be a .npy file, got {args.npy!r}.")
+    settings = None
+    if args.metrics:
+        from ..saliency.metrics import MetricSettings
+
+        settings = MetricSettings() if args.steps is None else MetricSettings(steps=args.steps)  # checked before any work
     image = open_image(args.image)
     net = load_model_from_args(args)
     x, geometry = preprocess_with_geometry(net, image)
@@ -80,9 +85,8 @@ def run(args: argparse.Namespace) -> int:
         "box": list(box.as_tuple()) if box else None,
     }
     if args.metrics:
-        from ..saliency.metrics import MetricSettings, evaluate_method
+        from ..saliency.metrics import evaluate_method
 
-        settings = MetricSettings() if args.steps is None else MetricSettings(steps=args.steps)
         scored = evaluate_method(net, x, args.method, target, settings=settings, saliency_map=maps[0])
         result.update(scored[args.method].summary())
         result.update({name: m.summary() for name, m in scored.items() if name != args.method})

@@ -232,3 +232,10 @@ def test_trust_table_sorts_by_insertion_minus_deletion_and_keeps_references_last
     rows = trust_table({"baseline_random": s(0.1, 0.9), "a": s(0.5, 0.6), "b": s(0.2, 0.7), "baseline_center": s(0.0, 1.0)})
     assert [r["map"] for r in rows] == ["b", "a", "baseline_random", "baseline_center"]
     assert rows[0]["insertion_minus_deletion"] == pytest.approx(0.5)
+
+
+def test_cli_refuses_bad_steps_before_any_work(assets, capsys):
+    from netviz_core.cli import main
+
+    rc = main(["saliency", str(assets / "chelsea.png"), "--metrics", "--steps", "1"])
+    assert rc == 2 and "steps must be an integer from 2 to 1000" in capsys.readouterr().err
