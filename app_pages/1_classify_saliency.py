@@ -18,7 +18,14 @@ METHOD_TITLES = {
     "deconvnet": "DeconvNet",
     "cam": "CAM",
     "gradcam": "Grad-CAM",
+    "gradcampp": "Grad-CAM++",
+    "layercam": "Layer-CAM",
+    "scorecam": "Score-CAM",
+    "integrated_gradients": "Integrated Gradients",
+    "occlusion": "Occlusion",
 }
+#: Tens of forward passes per map: chosen by hand, not shown by default.
+SLOW_METHODS = ("scorecam", "integrated_gradients", "occlusion")
 
 st.title("Classify & Saliency")
 ctx = sidebar.context()
@@ -32,7 +39,7 @@ from netviz_core.saliency import METHODS  # noqa: E402  (after the early exit: s
 methods = tuple(METHODS)
 state = UrlState("cls").declare(
     Param("cls", "int", -1, lo=-1, hi=net.num_classes - 1),
-    Param("methods", "multi", list(methods), choices=methods, max_items=len(methods)),
+    Param("methods", "multi", [m for m in methods if m not in SLOW_METHODS], choices=methods, max_items=len(methods)),
     Param("opacity", "float", 0.5, lo=0.0, hi=1.0),
     Param("box", "bool", True),
     Param("thr", "float", 0.3, lo=0.05, hi=0.95),
@@ -96,13 +103,125 @@ st.caption(f"Saliency for class **{target}: {names[target]}** - {net.label}")
 
 from netviz_core.saliency import localize, overlay  # noqa: E402
 
+
+# --------------------------------------------------------------------------- trust metrics (lazy, cached)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def trust_metrics(_net, model_key: str, _image, image_key: str, target: int, method: str, options: tuple, _map) -> dict:
+    """Deletion/insertion/ROAD curves and the randomisation correlation of one map (``_map``: that map, or None)."""
+    from netviz_core.images import preprocess
+    from netviz_core.saliency.metrics import evaluate_map, method_class
+
+    x = preprocess(_net, _image)
+    m = method_class(method)(_net, **dict(options))(x, target)[0] if _map is None else _map
+    result = evaluate_map(_net, x, m, target, method=method, method_options=dict(options))
+    curves = {c.name: {"fraction": list(c.fractions), "score": list(c.scores)}
+              for c in (result.deletion, result.insertion, result.road_morf, result.road_lerf)}
+    return {"summary": result.summary(), "curves": curves}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def randomization_cascade(_net, model_key: str, _image, image_key: str, target: int, method: str, options: tuple):
+    """Spearman with the map after re-initialising the top k units, k = 1 .. all (one map per k)."""
+    from netviz_core.images import preprocess
+    from netviz_core.saliency.metrics import randomization_curve
+
+    curve = randomization_curve(_net, preprocess(_net, _image), method, target, method_options=dict(options))
+    return {"unit": list(curve.units[: len(curve.depths)]), "spearman": list(curve.spearman)}
+
+
+def compute_trust(methods: list[str], options_for) -> dict[str, dict]:
+    """Metrics of every chosen map and of the two reference maps, with a progress bar (cache hits are instant)."""
+    names = [*methods, "random", "center"]
+    bar = st.progress(0.0, text="Trust metrics...")
+    out = {}
+    for i, method in enumerate(names):
+        bar.progress(i / len(names), text=f"Trust metrics: {METHOD_TITLES.get(method, method)} ({i + 1}/{len(names)})")
+        key = method if method in methods else f"baseline_{method}"
+        try:
+            out[key] = trust_metrics(net, ctx.model_key, ctx.image, ctx.image_key, target, method, options_for(method),
+                                     maps.get(method))
+        except NetVizError as exc:
+            st.warning(f"{METHOD_TITLES.get(method, method)}: {exc}")
+    bar.empty()
+    return out
+
+
+def metrics_row(method: str, trust: dict[str, dict]) -> None:
+    """Deletion AUC, insertion AUC, randomisation correlation under a map; its curves on demand."""
+    if method not in trust:
+        return
+    s = trust[method]["summary"]
+    ref = trust.get("baseline_random", {}).get("summary")
+    rho = s["randomization_spearman"]
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Deletion ↓", f"{s['deletion_auc']:.3f}",
+              help="Deletion AUC (Petsiuk et al.): probability as the most salient pixels are replaced by the mean colour; "
+              "lower is better. "
+              + (f"Random map: {ref['deletion_auc']:.3f}." if ref else ""))
+    m2.metric("Insertion ↑", f"{s['insertion_auc']:.3f}",
+              help="Insertion AUC: probability as the most salient pixels are put back into a blurred image; higher is better. "
+              + (f"Random map: {ref['insertion_auc']:.3f}." if ref else ""))
+    m3.metric("Rand. ρ ↓", "n/a" if rho is None else f"{rho:.2f}",
+              help="Adebayo et al.: Spearman correlation with the same method's map on a copy of the model with every "
+              "layer re-initialised. Near 1: the map shows the image, not what the model learned.")
+    with st.expander("Curves"):
+        curves = trust[method]["curves"]
+        st.line_chart({"fraction of pixels": curves["deletion"]["fraction"], "deletion": curves["deletion"]["score"],
+                       "insertion": curves["insertion"]["score"]}, x="fraction of pixels", y=["deletion", "insertion"],
+                      height=220)
+        if st.button("Randomisation cascade", key=f"cascade_{method}", help="one map per re-initialised layer"):
+            with st.spinner("Re-initialising layer by layer..."):
+                cascade = randomization_cascade(net, ctx.model_key, ctx.image, ctx.image_key, target, method,
+                                                options_for(method))
+            st.line_chart({"layers re-initialised": list(range(1, len(cascade["spearman"]) + 1)),
+                           "Spearman ρ": cascade["spearman"]}, x="layers re-initialised", y="Spearman ρ", height=220)
+            st.caption(" → ".join(cascade["unit"]))
+
+
+def trust_table_section(trust: dict[str, dict]) -> None:
+    from netviz_core.saliency.metrics import trust_table
+
+    rows = trust_table({name: r["summary"] for name, r in trust.items()})
+    if not rows:
+        return
+    st.subheader("Which map to trust")
+    st.caption("Sorted by insertion − deletion (higher is better); the random and centre maps are the references. "
+               "ROAD (Rong et al.): probability after removing 10-90 % of the pixels, most (MoRF ↓) or least "
+               "(LeRF ↑) relevant first, filled by noisy linear imputation.")
+    st.dataframe(
+        {
+            "map": [METHOD_TITLES.get(r["map"], r["map"].replace("baseline_", "reference: ")) for r in rows],
+            "insertion − deletion ↑": [round(r["insertion_minus_deletion"], 3) for r in rows],
+            "deletion ↓": [round(r["deletion_auc"], 3) for r in rows],
+            "insertion ↑": [round(r["insertion_auc"], 3) for r in rows],
+            "ROAD MoRF ↓": [round(r["road_morf"], 3) for r in rows],
+            "ROAD LeRF ↑": [round(r["road_lerf"], 3) for r in rows],
+            "randomisation ρ ↓": [None if r["randomization_spearman"] is None else round(r["randomization_spearman"], 2)
+                                  for r in rows],
+        },
+        hide_index=True, width="stretch",
+    )
+
+
+def method_options(method: str) -> tuple:
+    return (("n", sg_n),) if method == "smoothgrad" else ()
+
+
+show_trust = st.toggle("Trust metrics", key="cls_trust",
+                       help="Deletion/insertion AUC, ROAD and the randomisation sanity check under each map "
+                       "(a few seconds per map on a CPU; cached)")
+maps: dict[str, np.ndarray] = {}
+metric_slots = {}  # method -> the container under its map, filled once the metrics are in
+
 per_row = 3
 for row in range(0, len(chosen), per_row):
     cols = st.columns(per_row)
     for col, method in zip(cols, chosen[row: row + per_row]):
         with col:
             st.markdown(f"**{METHOD_TITLES.get(method, method)}**")
-            options = (("n", sg_n),) if method == "smoothgrad" else ()
+            options = method_options(method)
             try:
                 with st.spinner(f"{METHOD_TITLES.get(method, method)}..."):
                     m, geometry = saliency_map(net, ctx.model_key, ctx.image, ctx.image_key, target, method, options)
@@ -119,3 +238,12 @@ for row in range(0, len(chosen), per_row):
                                key=f"dl_png_{method}")
             d2.download_button("NPY", npy_bytes(m.astype(np.float32)), file_name=f"{method}_{target}.npy",
                                mime="application/octet-stream", on_click="ignore", key=f"dl_npy_{method}")
+            maps[method] = m
+            metric_slots[method] = st.container()
+
+if show_trust and maps:
+    trust = compute_trust(list(maps), method_options)
+    for method, slot in metric_slots.items():
+        with slot:
+            metrics_row(method, trust)
+    trust_table_section(trust)

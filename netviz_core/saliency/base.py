@@ -106,3 +106,27 @@ class ModuleAsNet:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.module(x)
+
+
+#: What replaces (part of) an image: see ``reference_image``.
+REFERENCES = ("black", "gray", "mean", "blur")
+
+
+def reference_image(net: LoadedModel, x: torch.Tensor, kind: str, blur_sigma: float = 5.0) -> torch.Tensor:
+    """The uninformative image a method or metric compares ``x`` (N, 3, H, W) with, in the model's normalisation.
+
+    ``black``: pixel value 0; ``gray``: pixel value 0.5 (Zeiler & Fergus's grey square,
+    0 in the normalisation of the EfficientNet-Lite models); ``mean``: each image's own
+    mean colour; ``blur``: the image blurred by a Gaussian of ``blur_sigma`` pixels.
+    """
+    if kind == "black":
+        return net.pixel_min.expand_as(x).clone()
+    if kind == "gray":
+        return ((net.pixel_min + net.pixel_max) / 2).expand_as(x).clone()
+    if kind == "mean":
+        return x.mean(dim=(2, 3), keepdim=True).expand_as(x).clone()
+    if kind == "blur":
+        from ..optimize.transforms import gaussian_blur
+
+        return gaussian_blur(x, float(blur_sigma))
+    raise SaliencyError(f"unknown reference image {kind!r}; choose one of: {', '.join(REFERENCES)}.")

@@ -1,0 +1,241 @@
+"""Faithfulness metrics and the randomisation check (netviz_core.saliency.metrics)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import assert_model_clean
+from netviz_core.errors import SaliencyError
+from netviz_core.images import preprocess
+from netviz_core.saliency.baselines import CenterGaussian, RandomMap
+from netviz_core.saliency.metrics import (
+    MetricSettings, blurred, cascade_units, deletion_curve, deletion_fill, evaluate_map, evaluate_method,
+    insertion_curve, noisy_linear_imputation, randomization_curve, removal_ranks, road_curves, spearman, trust_table,
+)
+from toy_models import linear_net, small_cnn
+
+
+@pytest.fixture(scope="module")
+def chelsea_x(lite0, chelsea):
+    return preprocess(lite0, chelsea)
+
+
+def _toy_linear(seed=0):
+    """Two classes on a 2x3 image: class 0 = w . x, class 1 = 0, so P(0) = sigmoid(w . x) is monotone in it."""
+    g = torch.Generator().manual_seed(seed)
+    w = torch.zeros(2, 3, 2, 3)
+    w[0] = torch.randn(3, 2, 3, generator=g)
+    x = torch.rand(1, 3, 2, 3, generator=g) * 2 - 1
+    return linear_net(w), x, w[0]
+
+
+def _order_map(order) -> torch.Tensor:
+    """A map whose descending order is ``order`` (pixel indices, most salient first)."""
+    m = torch.empty(6)
+    m[list(order)] = torch.arange(6, 0, -1, dtype=torch.float32)
+    return m.view(2, 3)
+
+
+def test_occlusion_importance_is_the_best_possible_order_on_a_linear_model():
+    net, x, w = _toy_linear()
+    settings = MetricSettings(steps=6, deletion_baseline="black", blur_sigma=1.0)
+    # Occlusion importance, by hand: what replacing pixel i by the baseline costs the class-0 logit.
+    deletion_importance = (w * (x[0] - deletion_fill(net, x, settings)[0])).sum(0)
+    insertion_importance = (w * (x[0] - blurred(net, x, settings.blur_sigma)[0])).sum(0)
+    best_deletion = deletion_curve(net, x, deletion_importance, 0, settings)
+    best_insertion = insertion_curve(net, x, insertion_importance, 0, settings)
+    deletions, insertions = [], []
+    for order in itertools.permutations(range(6)):
+        deletions.append(deletion_curve(net, x, _order_map(order), 0, settings))
+        insertions.append(insertion_curve(net, x, _order_map(order), 0, settings))
+    # Greedy by importance is optimal at every step, so at every point of the curve, not just in area.
+    assert np.all(np.asarray(best_deletion.scores) <= np.min([c.scores for c in deletions], 0) + 1e-6)
+    assert np.all(np.asarray(best_insertion.scores) >= np.max([c.scores for c in insertions], 0) - 1e-6)
+    assert best_deletion.auc == pytest.approx(min(c.auc for c in deletions), abs=1e-7)
+    assert best_insertion.auc == pytest.approx(max(c.auc for c in insertions), abs=1e-7)
+    # The ends of the curves: the image itself, then the baseline (all 6 pixels replaced).
+    p0 = torch.sigmoid((w * x[0]).sum()).item()
+    assert best_deletion.scores[0] == pytest.approx(p0, abs=1e-6)
+    assert best_insertion.scores[-1] == pytest.approx(p0, abs=1e-6)
+    assert best_deletion.scores[-1] == pytest.approx(torch.sigmoid((w * deletion_fill(net, x, settings)[0]).sum()).item(), abs=1e-6)
+    # and the worst order is the reverse one
+    worst = deletion_curve(net, x, -deletion_importance, 0, settings)
+    assert worst.auc == pytest.approx(max(c.auc for c in deletions), abs=1e-7)
+
+
+def test_auc_is_the_trapezoid_area_worked_by_hand():
+    net, x, w = _toy_linear(seed=1)
+    curve = deletion_curve(net, x, torch.ones(2, 3), 0, MetricSettings(steps=2, deletion_baseline="mean"))
+    assert curve.fractions == (0.0, 0.01, 1.0)
+    s = curve.scores
+    assert curve.auc == pytest.approx((0.01 * (s[0] + s[1]) + 0.99 * (s[1] + s[2])) / 2)
+
+
+def test_a_constant_map_gives_the_random_map_curve(lite0, chelsea_x):
+    """Any random order gives about the same area (single points vary by up to ~0.1 between orders)."""
+    settings = MetricSettings(steps=8)
+    constant = torch.ones(lite0.input_size)
+    random = RandomMap(lite0, seed=7)(chelsea_x)[0]  # another seed than the tie-breaking order's
+    centre = CenterGaussian(lite0)(chelsea_x)[0]
+    for curve in (deletion_curve, insertion_curve):
+        a, b = curve(lite0, chelsea_x, constant, None, settings), curve(lite0, chelsea_x, random, None, settings)
+        assert a.auc == pytest.approx(b.auc, abs=0.06), (curve.__name__, a.scores, b.scores)
+        # ... while the centre prior, a real order, gives another area
+        assert abs(curve(lite0, chelsea_x, centre, None, settings).auc - a.auc) > 0.08
+
+
+def test_ties_are_broken_at_random_not_in_raster_order():
+    ranks = removal_ranks(torch.zeros(50, 50), seed=0)
+    assert sorted(ranks.flatten().tolist()) == list(range(2500))
+    top_half = ranks < 1250
+    assert 0.4 < top_half[:25].float().mean() < 0.6  # raster order would remove the top rows first
+    ranks = removal_ranks(torch.tensor([[0.0, 3.0], [2.0, 1.0]]))
+    assert ranks.tolist() == [[3, 0], [1, 2]]
+
+
+def test_linear_imputation_reproduces_a_plane_and_keeps_known_pixels():
+    h, w = 9, 11
+    rows, cols = np.mgrid[0:h, 0:w].astype(np.float64)
+    image = np.stack([rows, 2 * cols - rows, 0.5 + 0 * rows])
+    removed = np.zeros((h, w), dtype=bool)
+    removed[2:7, 3:9] = True  # an interior hole: every neighbour weight sums symmetrically
+    removed[4, 1] = True
+    out = noisy_linear_imputation(image, removed)
+    np.testing.assert_allclose(out, image, atol=1e-10)
+    noisy = noisy_linear_imputation(image, removed, noise=0.5, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(noisy[:, ~removed], image[:, ~removed])
+    assert 0.3 < np.std(noisy[:, removed] - image[:, removed]) < 0.7
+
+
+def test_imputed_pixel_is_the_weighted_mean_of_its_neighbours():
+    image = np.arange(3 * 4 * 5, dtype=np.float64).reshape(3, 4, 5) ** 1.5
+    removed = np.zeros((4, 5), dtype=bool)
+    removed[0, 0] = True  # a corner: three neighbours, weights 1/6, 1/6, 1/12
+    out = noisy_linear_imputation(image, removed)
+    expected = (image[:, 0, 1] / 6 + image[:, 1, 0] / 6 + image[:, 1, 1] / 12) / (1 / 6 + 1 / 6 + 1 / 12)
+    np.testing.assert_allclose(out[:, 0, 0], expected)
+    with pytest.raises(SaliencyError, match="every pixel removed"):
+        noisy_linear_imputation(image, np.ones((4, 5), dtype=bool))
+
+
+def test_road_removes_the_right_pixels_on_a_linear_model():
+    """An 8x8 'object' in a 16x16 image; the model is w . x with w = x on the object, 0 elsewhere; the map is w.
+
+    LeRF first removes the background, where w = 0: the logit must not move until p > 75 %.
+    MoRF removes the object's brightest pixels, which imputation (a mean of neighbours) darkens.
+    """
+    g = torch.Generator().manual_seed(3)
+    x = torch.zeros(1, 3, 16, 16)
+    x[:, :, 4:12, 4:12] = torch.rand(1, 3, 8, 8, generator=g) + 0.5
+    w = torch.zeros(2, 3, 16, 16)
+    w[0] = x[0]
+    net = linear_net(w)
+    settings = MetricSettings(road_percentages=(0.1, 0.3, 0.5, 0.7, 0.9), score="logit")
+    morf, lerf = road_curves(net, x, w[0].sum(0), 0, settings)
+    logit = (w[0] * x[0]).sum().item()
+    assert morf.fractions == settings.road_percentages
+    assert lerf.scores[:4] == pytest.approx([logit] * 4, rel=1e-5)
+    assert lerf.scores[4] > logit  # the darkest object pixels, imputed from brighter ones
+    assert all(m < logit for m in morf.scores)
+
+
+def test_cascade_units_of_lite0_run_from_the_head_to_the_stem(lite0):
+    names = [name for name, _ in cascade_units(lite0.module)]
+    assert names == ["classifier", "conv_head+bn2", *[f"blocks.{i}" for i in range(6, -1, -1)], "conv_stem+bn1"]
+
+
+def test_randomization_works_on_a_copy_and_destroys_the_gradient_map(lite0, chelsea_x):
+    before = {k: v.clone() for k, v in lite0.module.state_dict().items()}
+    curve = randomization_curve(lite0, chelsea_x, "vanilla", depths=[1, 10])
+    assert curve.depths == (1, 10) and len(curve.units) == 10
+    assert all(abs(r) < 0.6 for r in curve.spearman), curve.spearman
+    after = lite0.module.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert_model_clean(lite0)
+    # The same method on the same model correlates perfectly; a model-free map survives randomisation.
+    assert randomization_curve(lite0, chelsea_x, "center", depths=10).spearman == (1.0,)
+
+
+def test_spearman_handles_ties_and_constant_maps():
+    assert spearman(torch.tensor([1.0, 2, 3, 4]), torch.tensor([10.0, 20, 30, 40])) == pytest.approx(1.0)
+    assert spearman(torch.tensor([1.0, 2, 3, 4]), torch.tensor([4.0, 3, 2, 1])) == pytest.approx(-1.0)
+    assert np.isnan(spearman(torch.zeros(4), torch.arange(4.0)))
+
+
+def test_evaluate_method_reports_the_map_and_both_baselines():
+    net = small_cnn()
+    x = torch.randn(1, 3, *net.input_size, generator=torch.Generator().manual_seed(0))
+    results = evaluate_method(net, x, "gradcam", 1, settings=MetricSettings(steps=4))
+    assert list(results) == ["gradcam", "baseline_random", "baseline_center"]
+    summary = results["gradcam"].summary()
+    assert set(summary) == {"deletion_auc", "insertion_auc", "road_morf", "road_lerf", "randomization_spearman", "seconds"}
+    assert all(0.0 <= summary[k] <= 1.0 for k in ("deletion_auc", "insertion_auc", "road_morf", "road_lerf"))
+    assert results["baseline_random"].summary()["randomization_spearman"] == pytest.approx(1.0)
+    assert_model_clean(net)
+
+
+def test_bad_inputs_are_refused_with_a_message(lite0, chelsea_x):
+    m = torch.ones(lite0.input_size)
+    with pytest.raises(SaliencyError, match="input resolution"):
+        deletion_curve(lite0, chelsea_x, torch.ones(10, 10))
+    with pytest.raises(SaliencyError, match="NaN"):
+        insertion_curve(lite0, chelsea_x, m * float("nan"))
+    with pytest.raises(SaliencyError, match="one image at a time"):
+        evaluate_map(lite0, chelsea_x.expand(2, -1, -1, -1), m)
+    for bad in ({"steps": 1}, {"deletion_baseline": "zero"}, {"road_percentages": (0.5, 1.0)}, {"score": "p"},
+                {"batch_size": 0}, {"randomization_depth": 0}):
+        with pytest.raises(SaliencyError):
+            MetricSettings(**bad)
+    with pytest.raises(SaliencyError, match="depths must be integers from 1 to 10"):
+        randomization_curve(lite0, chelsea_x, "vanilla", depths=11)
+    with pytest.raises(SaliencyError, match="unknown saliency method"):
+        randomization_curve(lite0, chelsea_x, "nope")
+
+
+def test_baseline_maps():
+    net = small_cnn()
+    x = torch.zeros(2, 3, *net.input_size)
+    a, b = RandomMap(net, seed=1)(x), RandomMap(net, seed=1)(x)
+    assert torch.equal(a, b) and torch.equal(a[0], a[1]) and not torch.equal(a[0], RandomMap(net, seed=2)(x)[0])
+    c = CenterGaussian(net)(x)[0]
+    h, w = net.input_size
+    assert c.argmax().item() in {(h // 2 - 1) * w + w // 2 - 1, (h // 2 - 1) * w + w // 2, (h // 2) * w + w // 2 - 1, (h // 2) * w + w // 2}
+    with pytest.raises(SaliencyError):
+        CenterGaussian(net, sigma=0)
+
+
+def test_cli_prints_the_metrics_and_the_baselines(assets, capsys):
+    import json
+
+    from netviz_core.cli import main
+
+    rc = main(["saliency", str(assets / "chelsea.png"), "--method", "gradcam", "--metrics", "--steps", "4", "--json"])
+    assert rc == 0
+    result = json.loads(capsys.readouterr().out)
+    keys = ("deletion_auc", "insertion_auc", "road_morf", "road_lerf", "randomization_spearman")
+    for block in (result, result["baseline_random"], result["baseline_center"]):
+        assert all(isinstance(block[k], float) for k in keys), block
+    assert result["baseline_random"]["randomization_spearman"] == pytest.approx(1.0)
+    assert result["out"] is None and result["target"]["index"] == 285
+    rc = main(["saliency", str(assets / "chelsea.png"), "--method", "layercam"])
+    assert rc == 2 and "--metrics" in capsys.readouterr().err
+
+
+def test_trust_table_sorts_by_insertion_minus_deletion_and_keeps_references_last():
+    def s(d, i):
+        return {"deletion_auc": d, "insertion_auc": i, "road_morf": 0.1, "road_lerf": 0.2, "randomization_spearman": 0.3}
+
+    rows = trust_table({"baseline_random": s(0.1, 0.9), "a": s(0.5, 0.6), "b": s(0.2, 0.7), "baseline_center": s(0.0, 1.0)})
+    assert [r["map"] for r in rows] == ["b", "a", "baseline_random", "baseline_center"]
+    assert rows[0]["insertion_minus_deletion"] == pytest.approx(0.5)
+
+
+def test_cli_refuses_bad_steps_before_any_work(assets, capsys):
+    from netviz_core.cli import main
+
+    rc = main(["saliency", str(assets / "chelsea.png"), "--metrics", "--steps", "1"])
+    assert rc == 2 and "steps must be an integer from 2 to 1000" in capsys.readouterr().err
