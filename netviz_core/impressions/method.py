@@ -88,7 +88,7 @@ def pre_class_impression(net, x0, targets, settings, generators) -> torch.Tensor
     """A few plain logit steps at the very high rate ``preci_lr`` (random transforms on, nothing else)."""
     pre = settings.replace(tv=False)
     last, _ = run(optimize(net, x0, targets, step_rule=MapScaledGradient(settings.preci_lr),
-                           post_steps=post_steps_for(pre), max_iter=settings.preci_iterations,
+                           post_steps=post_steps_for(pre), iterations=settings.preci_iterations,
                            generators=generators))
     return last.images
 
@@ -132,7 +132,7 @@ def impression_frames(
                                 max_iter=settings.max_iter, c1=settings.c1_value, enabled=settings.saliency_lr, scale=settings.lr_map_scale,
                                 mask=mask)
     yield from optimize(net, x0, idx, step_rule=MapScaledGradient(1.0), post_steps=post_steps_for(settings),
-                        max_iter=settings.max_iter, generators=gens, state=state, before_step=hook)
+                        iterations=settings.max_iter, generators=gens, state=state, before_step=hook)
 
 
 @dataclass
@@ -270,7 +270,7 @@ def negative_frames(
         state["phase"] = k
         last = None
         for frame in optimize(net, x, [target], step_rule=MapScaledGradient(1.0),
-                              post_steps=post_steps_for(settings), max_iter=iters, generators=gens,
+                              post_steps=post_steps_for(settings), iterations=iters, generators=gens,
                               state=phase_state, before_step=hook):
             state.update(phase_state)
             last = frame

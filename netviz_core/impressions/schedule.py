@@ -44,14 +44,11 @@ The radius of the single-object mask grows linearly from ``radius_start`` (1) to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import torch
 
 from ..errors import ImpressionError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..optimize.engine import StepContext
+from ..optimize.context import StepContext
 
 #: Paper values (sec. 3.2): C2 = 4, t = 150, grad_cum_0 = 0.1.
 C2 = 4.0
@@ -119,7 +116,7 @@ class SaliencyLearningRate:
         if self.c1 is None:
             self.c1 = c1_for(self.c2, self.max_iter, self.t_switch)
 
-    def __call__(self, ctx: "StepContext", grad: torch.Tensor) -> None:
+    def __call__(self, ctx: StepContext, grad: torch.Tensor) -> None:
         n, _, h, w = grad.shape
         if self.enabled:
             iteration = ctx.step + 1  # 1-based: the step being taken is i
@@ -157,7 +154,7 @@ class MapScaledGradient:
     def __init__(self, lr: float = 1.0, eps: float = 1e-12):
         self.lr, self.eps = float(lr), float(eps)
 
-    def __call__(self, x: torch.Tensor, grad: torch.Tensor, ctx: "StepContext") -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, grad: torch.Tensor, ctx: StepContext) -> torch.Tensor:
         scale = grad.abs().flatten(1).amax(1).view(-1, 1, 1, 1) + self.eps
         lr_map = ctx.state.get("lr_map")
         step = grad / scale if lr_map is None else lr_map * grad / scale
