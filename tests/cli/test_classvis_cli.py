@@ -12,8 +12,8 @@ from netviz_core.cli.classvis import output_paths
 
 def test_one_target_writes_out_and_gif_with_json(tmp_path, capsys):
     out, gif = tmp_path / "img.png", tmp_path / "evo.gif"
-    rc = main(["classvis", "--target", "tarantula", "--iterations", "2", "--gif-every", "1", "--seed", "4",
-               "--out", str(out), "--gif", str(gif), "--json"])
+    rc = main(["classvis", "--target", "tarantula", "--preset", "cs231n", "--iterations", "2", "--gif-every", "1",
+               "--seed", "4", "--out", str(out), "--gif", str(gif), "--json"])
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     d = json.loads(captured.out)
@@ -46,3 +46,26 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert "iterations" in capsys.readouterr().err
     assert main(["classvis", "-t", "1", "--lr", "nan", "--out", out]) == 2
     assert "learning rate" in capsys.readouterr().err
+
+
+def test_default_is_lucid_and_the_choices_are_the_library_registries(tmp_path, capsys):
+    import argparse
+
+    from netviz_core.classvis import DEFAULT_PRESET, PRESETS
+    from netviz_core.cli import classvis
+    from netviz_core.optimize import OPTIMIZERS, PARAMETRIZATIONS
+
+    parser = argparse.ArgumentParser()
+    classvis.register(parser.add_subparsers())
+    actions = {a.dest: a for a in parser._subparsers._group_actions[0].choices["classvis"]._actions}
+    assert tuple(actions["preset"].choices) == tuple(PRESETS) and actions["preset"].default == DEFAULT_PRESET == "lucid"
+    assert tuple(actions["optimizer"].choices) == tuple(OPTIMIZERS)
+    assert tuple(actions["parametrization"].choices) == tuple(PARAMETRIZATIONS)
+    out = tmp_path / "x.png"
+    rc = main(["classvis", "-t", "76", "--iterations", "1", "--no-transforms", "--tv-weight", "1e-4",
+               "--optimizer", "nadam", "--no-progress", "--out", str(out), "--json"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    s = json.loads(captured.out)["settings"]
+    assert (s["preset"], s["parametrization"], s["transforms"], s["tv_weight"], s["optimizer"]) == (
+        "lucid", "fourier", False, 1e-4, "nadam")
