@@ -5,8 +5,10 @@ batch at the model's input size and the gradient with respect to the input.  A
 preset's step adds its parametrization (decode, and the backward through it), its
 transforms and its step rule.  Both are timed in alternation in one process
 (rounds of ``--steps`` each), because the machine is shared: only the ratio within
-a round means something.  Prints the median ratio over the rounds per preset and
-writes benchmarks/results/classvis_step_cost.json.
+a round means something.  Prints the median ratio over the rounds per preset, and
+the raw step of the model with its BatchNorms folded into the convolutions
+(``netviz_core.optimize.folding``) against the unfolded one; writes
+benchmarks/results/classvis_step_cost.json.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/classvis_step_cost.py [--presets lucid cs231n] [--batch 4]
 """
@@ -63,6 +65,17 @@ def main(argv=None) -> int:
     x = torch.randn(args.batch, 3, *net.input_size, generator=torch.Generator().manual_seed(0))
     results = {"model": args.model, "batch": args.batch, "steps_per_round": args.steps, "rounds": args.rounds,
                "threads": torch.get_num_threads(), "torch": torch.__version__, "presets": {}}
+    from netviz_core.optimize.folding import input_gradient_model
+
+    folded = input_gradient_model(net)
+    raw_steps(folded, x, targets, 1)
+    ratios = []
+    for _ in range(args.rounds):
+        r = raw_steps(net, x, targets, args.steps)
+        ratios.append(raw_steps(folded, x, targets, args.steps) / r)
+    results["folded_raw_over_raw"] = {"ratio_median": statistics.median(ratios), "ratios": ratios}
+    print(f"folded BN raw step / raw step: median {statistics.median(ratios):.2f}x "
+          f"(rounds {', '.join(f'{v:.2f}' for v in ratios)})", flush=True)
     for preset in args.presets:
         frames = ClassVisRun(net, targets.tolist(), preset=preset, iterations=10**6).frames()
         next(frames)  # the start
