@@ -49,6 +49,7 @@ from .classes import resolve_class, short_name
 from .errors import ClassVisualizationError
 from .optimize import engine
 from .optimize import init as start
+from .optimize.folding import input_gradient_model
 from .optimize.objectives import ClassLogit, ClassLogProbability, L2Norm, Objective, TotalVariation
 from .optimize.parametrizations import PARAMETRIZATIONS, Fourier, Maco, Pixel
 from .optimize.spectrum import MAGNITUDES
@@ -433,7 +434,9 @@ class ClassVisRun:
         generators = engine.make_generators(s.seeds(), len(s.targets))
         x0 = start_images(self.net, s, generators)
         started = time.perf_counter()
-        for frame in engine.optimize(self.net, x0, list(s.targets), generators=generators, **engine_parts(s)):
+        # Only input gradients are needed: the network with its BatchNorms folded into the convolutions.
+        folded = input_gradient_model(self.net)
+        for frame in engine.optimize(folded, x0, list(s.targets), generators=generators, **engine_parts(s)):
             self._record(frame)
             self._elapsed = time.perf_counter() - started
             yield frame
@@ -456,10 +459,11 @@ class ClassVisRun:
 
     def _score(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of the images themselves, per image in batch-invariant mode (same arithmetic as the run)."""
+        net = input_gradient_model(self.net)  # the network the run used
         with torch.no_grad():
             if self.settings.batch_invariant:
-                return torch.cat([self.net(x[i : i + 1]) for i in range(x.shape[0])]).float()
-            return self.net(x).float()
+                return torch.cat([net(x[i : i + 1]) for i in range(x.shape[0])]).float()
+            return net(x).float()
 
     def result(self, transfer: bool | Sequence[str] = False) -> ClassVisResult:
         """The images as they are now (after the last frame seen); ``transfer`` as in ``transfer_scores``."""

@@ -60,8 +60,9 @@ def test_presets_are_the_papers_settings():
     blur = [p for p in parts["post_steps"] if isinstance(p, GaussianBlur)][0]
     assert (blur.sigma, blur.every) == (0.5, 10)
     assert "ClassLogit" in repr(parts["objective"]) and "L2Norm" in repr(parts["objective"])
-    assert isinstance(engine_parts(settings_for(objective="posterior", l2_weight=0)).get("objective"), ClassLogProbability)
-    assert isinstance(engine_parts(settings_for(l2_weight=0))["objective"], ClassLogit)
+    assert isinstance(engine_parts(settings_for("cs231n", objective="posterior", l2_weight=0)).get("objective"),
+                      ClassLogProbability)
+    assert isinstance(engine_parts(settings_for("cs231n", l2_weight=0))["objective"], ClassLogit)
     assert isinstance(parts["parametrization"], Pixel) and isinstance(parts["step_rule"], NormalizedGradient)
     assert set(PRESETS) == {"lucid", "maco", "cs231n", "simonyan"}
 
