@@ -1,12 +1,12 @@
 """Negative images (Addepalli et al. sec. 4.1): are both classes in the generating model's top 5?
 
 Five pairs of classes, each fused on tf_efficientnet_lite0 with the default
-settings (first class grown from the left third, then the second from the right
-third, as many steps each), seed 0.  Prints both classes' ranks and probabilities
+settings (first class grown from the left third for ``--first`` steps, then the
+second from the right third for ``--second``), seed 0.  Prints both classes' ranks and probabilities
 of the saved 8-bit image and the top 5, writes benchmarks/results/negative_images.md
 and the images to benchmarks/results/negative_images/.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/negative_images.py [--iterations 40]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/negative_images.py [--first 40] [--second 8]
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ PAIRS = ((1, 8), (130, 207), (409, 948), (9, 980), (323, 779))
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--iterations", type=int, default=40, help="steps per class")
+    ap.add_argument("--first", type=int, default=40, help="steps of the first class")
+    ap.add_argument("--second", type=int, default=8, help="steps of the second class")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "negative_images.md"))
     args = ap.parse_args(argv)
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
     img_dir = Path(args.out).with_suffix("")
     img_dir.mkdir(parents=True, exist_ok=True)
     lines = [
-        f"Negative images on tf_efficientnet_lite0, {args.iterations} + {args.iterations} steps, seed {args.seed}, "
+        f"Negative images on tf_efficientnet_lite0, {args.first} + {args.second} steps, seed {args.seed}, "
         "default impression settings; ranks and probabilities of the saved 8-bit image.",
         "",
         "| first | second | rank first | rank second | P first | P second | both in top 5 | top 5 | s |",
@@ -47,8 +48,8 @@ def main(argv=None) -> int:
     both = 0
     for a, b in PAIRS:
         t0 = time.perf_counter()
-        res = negative_image(net, a, b, ImpressionSettings(seed=args.seed), first_iterations=args.iterations,
-                             second_iterations=args.iterations)
+        res = negative_image(net, a, b, ImpressionSettings(seed=args.seed), first_iterations=args.first,
+                             second_iterations=args.second)
         seconds = time.perf_counter() - t0
         ok = max(res.ranks) <= 5
         both += ok

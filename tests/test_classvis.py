@@ -216,9 +216,16 @@ def test_batch_of_four_equals_separate_runs(lite0):
     assert_model_clean(lite0)
 
 
-@pytest.mark.parametrize("preset", ["lucid", "maco"])
-def test_spectral_batch_equals_separate_runs(lite0, preset):
-    """Per-image transforms, spectra and Adam moments: a batch of 2 is its two runs (bitwise when batch-invariant)."""
+@pytest.mark.parametrize("preset, tolerance", [("lucid", 1e-3), ("maco", 0.05)])
+def test_spectral_batch_equals_separate_runs(lite0, preset, tolerance):
+    """Per-image transforms, spectra and Adam moments: a batch of 2 is its two runs (bitwise when batch-invariant).
+
+    Batched, the network's float rounding differs (see the engine's docstring).  Adam's
+    first steps are about lr · sign(g) per element, so an element whose gradient is at
+    rounding level can step the other way: with maco's lr 0.25 on the phase that is
+    up to ~3 levels after 4 steps (0.025 normalised units measured), with lucid's 0.05
+    on the spectrum well under 1e-3.
+    """
     targets, seeds = [76, 963], [0, 1]
     common = dict(preset=preset, iterations=4)
     exact = class_visualization(lite0, targets, seed=seeds, batch_invariant=True, **common)
@@ -226,9 +233,7 @@ def test_spectral_batch_equals_separate_runs(lite0, preset):
     separate = [class_visualization(lite0, [t], seed=s, **common) for t, s in zip(targets, seeds)]
     for i in range(2):
         assert torch.equal(exact.tensors[i], separate[i].tensors[0]), i
-        # Adam's step is about lr per element whatever the gradient's size, so a float-level
-        # difference in the batched pass stays a float-level difference in the image.
-        assert (batched.tensors[i] - separate[i].tensors[0]).abs().max() < 1e-3, i
+        assert (batched.tensors[i] - separate[i].tensors[0]).abs().max() < tolerance, i
 
 
 @pytest.mark.slow
