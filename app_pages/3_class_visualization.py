@@ -8,12 +8,13 @@ from netviz_app import classvis_params, classvis_view, live, sidebar
 from netviz_app.charts import score_curve
 from netviz_app.media import gif_bytes, png_bytes
 from netviz_app.state import Param, UrlState, sidebar_state
-from netviz_core.classvis import PRESETS, ClassVisRun, settings_for
+from netviz_core.classvis import DEFAULT_PRESET, PRESETS, ClassVisRun, settings_for
 from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 
 st.title("Class Visualization")
-st.caption("I* = argmax_I S_c(I) - λ‖I‖²  (Simonyan et al.; CS231n's jitter, clamp and periodic blur).")
+st.caption("I* = argmax_I S_c(I) - λ‖I‖² - w·TV(I), I = decode(p)  (Simonyan et al.; CS231n; "
+           "Lucid's Fourier parametrization and transforms; MACO).")
 ctx = sidebar.context()
 if ctx.net is None:
     st.info("Pick a model in the sidebar.")
@@ -24,8 +25,8 @@ CUSTOM = "custom"
 
 state = UrlState(PREFIX).declare(
     Param("cls", "int", 76 if net.num_classes > 76 else 0, lo=0, hi=net.num_classes - 1),
-    Param("preset", "choice", "cs231n", choices=(*PRESETS, CUSTOM)),
-    *classvis_params.settings_params(max_iterations=500),
+    Param("preset", "choice", DEFAULT_PRESET, choices=(*PRESETS, CUSTOM)),
+    *classvis_params.settings_params(max_iterations=500, preset=DEFAULT_PRESET),
 )
 
 
@@ -38,17 +39,28 @@ top = st.columns([3, 2, 2])
 top[0].selectbox("Class (type to search)", list(range(net.num_classes)), key=state.key("cls"),
                  format_func=lambda i: f"{i}: {names[i]}")
 state.selectbox("preset", "Paper preset", container=top[1], on_change=apply_preset,
-                help="cs231n: the assignment's settings; simonyan: L2 only, from the mean image.")
+                help="lucid: Fourier parametrization, transforms, Adam; maco: fixed photo spectrum, phase "
+                "optimised, random crops; cs231n: the assignment's settings; simonyan: L2 only, from the mean image.")
 start, stop = live.buttons(PREFIX, container=top[2])
 
 with st.expander("Settings", expanded=True):
     c = st.columns(4)
     state.log_slider("lam", "λ (L2 weight, log scale)", container=c[0])
     state.log_slider("lr", "Learning rate (log scale)", container=c[0])
+    state.log_slider("tv_weight", "TV weight (log scale, 0 = off)", container=c[0])
     state.slider("iters", "Iterations", container=c[1])
     state.slider("jitter", "Jitter (pixels)", container=c[1])
-    state.slider("blur_every", "Blur every (steps, 0 = never)", container=c[2])
-    state.slider("blur_sigma", "Blur σ (pixels)", step=0.05, container=c[2])
+    state.selectbox("parametrization", "Parametrization", container=c[1],
+                    help="pixel: the image itself; fourier: a 1/f-scaled spectrum (Lucid); "
+                    "maco: the phase of a fixed natural spectrum (Fel et al.)")
+    pixels = state.get("parametrization") == "pixel"
+    state.slider("blur_every", "Blur every (steps, 0 = never)", container=c[2], disabled=not pixels,
+                 help=None if pixels else "Blur acts on pixels; the spectral parametrizations are smooth already.")
+    state.slider("blur_sigma", "Blur σ (pixels)", step=0.05, container=c[2], disabled=not pixels)
+    state.selectbox("optimizer", "Optimizer", container=c[2])
+    state.toggle("transforms", "Random transforms on the input", container=c[2],
+                 help="Lucid's pad, jitter, scale and rotation (maco: random crops and noise); "
+                 "the stored image is never transformed")
     state.radio("objective", "Objective", container=c[3], horizontal=True,
                 format_func={"logit": "score S_c", "posterior": "log P_c"}.get)
     state.radio("init", "Start", container=c[3], horizontal=True, format_func={"noise": "noise", "mean": "mean image"}.get)

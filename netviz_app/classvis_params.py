@@ -2,32 +2,49 @@
 
 The Class Visualization and Compare Backbones pages expose the same settings; their
 ranges, the URL names and the mapping to ``ClassVisSettings`` fields live here.
+New parameters carry the settings' own names (CONVENTIONS: one name per quantity).
 """
 
 from __future__ import annotations
 
 from netviz_core.classvis import INITS, OBJECTIVES, PRESETS
+from netviz_core.optimize.parametrizations import PARAMETRIZATIONS
+from netviz_core.optimize.spectrum import MAGNITUDES
+from netviz_core.optimize.steps import OPTIMIZERS
 
 from .state import Param, UrlState, log_steps
 
 #: URL parameter -> ClassVisSettings field
 FIELDS = {"lam": "l2_weight", "blur_every": "blur_every", "blur_sigma": "blur_sigma", "jitter": "jitter", "lr": "lr",
-          "iters": "iterations", "objective": "objective", "init": "init"}
+          "iters": "iterations", "objective": "objective", "init": "init", "tv_weight": "tv_weight",
+          "parametrization": "parametrization", "magnitude": "magnitude", "optimizer": "optimizer",
+          "transforms": "transforms"}
+
+#: The TV weight's steps: off, then 1e-7 ... 1e-2 (TV sums |Δ| over every pixel, so useful weights are small).
+TV_WEIGHTS = (0.0, *log_steps(-7, -2))
+#: λ's steps: off (the spectral presets), then 1e-6 ... 1.
+L2_WEIGHTS = (0.0, *log_steps(-6, 0))
 
 
 def settings_params(max_iterations: int, preset: str = "cs231n") -> tuple[Param, ...]:
     """The URL parameters of the settings, with ``preset``'s values as defaults."""
     base = PRESETS[preset]
     return (
-        Param("lam", "logfloat", base["l2_weight"], choices=log_steps(-6, 0)),
+        Param("lam", "choice", base["l2_weight"], choices=L2_WEIGHTS),
         Param("blur_every", "int", base["blur_every"], lo=0, hi=50),
         Param("blur_sigma", "float", base["blur_sigma"], lo=0.0, hi=3.0),
         Param("jitter", "int", base["jitter"], lo=0, hi=32),
-        Param("lr", "logfloat", base["lr"], choices=log_steps(-1, 3, (1, 2, 2.5, 5))),
+        Param("lr", "logfloat", base["lr"], choices=log_steps(-3, 3, (1, 2, 2.5, 5))),
         Param("iters", "int", base["iterations"], lo=1, hi=max_iterations),
         Param("objective", "choice", base["objective"], choices=OBJECTIVES),
         Param("init", "choice", base["init"], choices=INITS),
         Param("seed", "int", 0, lo=0, hi=2**31 - 1),
+        # weights are a "choice" among their steps, so that 0 (off) is one of them; drawn with a select slider
+        Param("tv_weight", "choice", base["tv_weight"], choices=TV_WEIGHTS),
+        Param("parametrization", "choice", base["parametrization"], choices=tuple(PARAMETRIZATIONS)),
+        Param("magnitude", "choice", base["magnitude"], choices=MAGNITUDES),
+        Param("optimizer", "choice", base["optimizer"], choices=tuple(OPTIMIZERS)),
+        Param("transforms", "bool", base["transforms"]),
     )
 
 
@@ -40,5 +57,12 @@ def apply_preset(state: UrlState) -> None:
 
 
 def settings_values(state: UrlState) -> dict:
-    """The ``ClassVisSettings`` fields as the URL state holds them."""
-    return {field: state.get(param) for param, field in FIELDS.items()}
+    """The ``ClassVisSettings`` fields as the URL state holds them.
+
+    Blur acts on pixels only, so with a spectral parametrization the blur sliders
+    are shown (disabled) but not used.
+    """
+    values = {field: state.get(param) for param, field in FIELDS.items()}
+    if values["parametrization"] != "pixel":
+        values["blur_every"] = 0
+    return values

@@ -261,7 +261,7 @@ def _fooling_phases(net, x0, target_list, step_rule, continuous_ops, grid_bound,
     last: Frame | None = None
     with contextlib.closing(optimize_images(
         net, x0, target_list, objective=ClassLogit(), step_rule=step_rule, post_steps=continuous_ops,
-        max_iter=settings.iterations, stop_when=is_fooled, state={"x0": x0},
+        iterations=settings.iterations, stop_when=is_fooled, state={"x0": x0},
     )) as frames:
         for last in frames:
             yield wrap(last, CONTINUOUS, step, last.iterations.clone(), zeros)
@@ -286,7 +286,7 @@ def _fooling_phases(net, x0, target_list, step_rule, continuous_ops, grid_bound,
 
     with contextlib.closing(optimize_images(
         net, on_grid, target_list, objective=ClassLogit(), step_rule=SignGradient(one_level), post_steps=grid_ops,
-        max_iter=int(budget.max()), stop_when=fooled_or_out_of_budget, state=grid_state,
+        iterations=int(budget.max()), stop_when=fooled_or_out_of_budget, state=grid_state,
     )) as frames:
         for frame in frames:
             yield wrap(frame, QUANTIZED, step, continuous_iterations + frame.iterations, frame.iterations.clone(),

@@ -165,10 +165,6 @@ def test_the_cycle_finder_finds_cycles():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-@pytest.mark.xfail(
-    not (PACKAGE / "optimize" / "context.py").exists(), strict=True,
-    reason="StepContext still lives in optimize/engine.py (its own module comes with issue 13's branch)",
-)
 def test_no_import_cycles_inside_the_library():
     assert cycles(import_graph()) == []
 

@@ -576,7 +576,7 @@ def test_plain_gradient_with_lr_1e6_is_stopped_within_the_first_steps(lite0):
 
     x = torch.zeros(1, 3, *lite0.input_size)
     with pytest.raises(OptimizationError, match=r"Step [12]: the image exploded.*Lower the learning rate"):
-        _engine(lite0, x, step_rule=PlainGradient(1e6), max_iter=20)
+        _engine(lite0, x, step_rule=PlainGradient(1e6), iterations=20)
 
 
 def test_l2_weight_1e6_is_stopped_within_the_first_steps(tiny):
@@ -586,7 +586,7 @@ def test_l2_weight_1e6_is_stopped_within_the_first_steps(tiny):
 
     x = torch.randn(1, 3, *tiny.input_size, generator=torch.Generator().manual_seed(0))
     with pytest.raises(OptimizationError, match=r"Step 1: the image exploded"):
-        _engine(tiny, x, objective=ClassLogit() - 1e6 * L2Norm(), step_rule=PlainGradient(1.0), max_iter=20)
+        _engine(tiny, x, objective=ClassLogit() - 1e6 * L2Norm(), step_rule=PlainGradient(1.0), iterations=20)
 
 
 def test_nan_in_the_objective_is_stopped_at_once(tiny):
@@ -595,22 +595,22 @@ def test_nan_in_the_objective_is_stopped_at_once(tiny):
     nan = Lambda(lambda ctx: (ctx.images * float("nan")).flatten(1).sum(1), name="nan")
     x = torch.zeros(1, 3, *tiny.input_size)
     with pytest.raises(OptimizationError, match=r"Step 0: the gradient became NaN or infinite"):
-        _engine(tiny, x, objective=ClassLogit() + nan, max_iter=5)
+        _engine(tiny, x, objective=ClassLogit() + nan, iterations=5)
 
 
 def test_infinite_start_image_is_stopped_at_step_0(tiny):
     x = torch.full((1, 3, *tiny.input_size), float("inf"))
     with pytest.raises(OptimizationError, match=r"Step 0: the class scores became NaN or infinite"):
-        _engine(tiny, x, max_iter=5)
+        _engine(tiny, x, iterations=5)
 
 
 def test_blur_sigma_0_and_zero_iterations_are_handled(tiny):
     from netviz_core.optimize.transforms import GaussianBlur
 
     x = torch.randn(1, 3, *tiny.input_size, generator=torch.Generator().manual_seed(0))
-    last, frames = _engine(tiny, x, post_steps=[GaussianBlur(0.0, every=1)], max_iter=2)
+    last, frames = _engine(tiny, x, post_steps=[GaussianBlur(0.0, every=1)], iterations=2)
     assert last.step == 2 and torch.isfinite(last.images).all()
-    last, frames = _engine(tiny, x, max_iter=0)
+    last, frames = _engine(tiny, x, iterations=0)
     assert len(frames) == 1 and last.final and torch.equal(last.images, x)
 
 

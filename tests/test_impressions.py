@@ -81,7 +81,7 @@ def test_saliency_hook_uses_previous_grad_cum_and_switches_weight_at_t():
     g[0, 0] = torch.tensor([[2.0, 0.5], [0.0, -4.0]])
     g[0, 1] = torch.tensor([[-1.0, -1.0], [0.0, 1.0]])
     g_hat = torch.tensor([[0.5, 0.25], [0.0, 1.0]])
-    hook = SaliencyLearningRate(c2=4.0, t_switch=150, grad_cum0=0.1, max_iter=300)
+    hook = SaliencyLearningRate(c2=4.0, t_switch=150, grad_cum0=0.1, max_iter=300, peak=0.1)
     assert hook.c1 == 8.0
     state: dict = {}
     hook(_ctx(0, state), g)  # iteration 1
@@ -92,7 +92,11 @@ def test_saliency_hook_uses_previous_grad_cum_and_switches_weight_at_t():
     state = {"grad_cum": torch.full((1, 1, 2, 2), 0.2)}
     hook(_ctx(148, state), g)
     assert torch.allclose(state["grad_cum"][0, 0], (149 * 0.2 + 8.0 * g_hat) / 157.0)
-    assert torch.allclose(state["lr_map"][0, 0], 0.2 * g_hat)
+    # eq. 4 gives 0.2 · ĝ; the map is rescaled to peak at the hook's peak (0.1 here)
+    assert torch.allclose(state["lr_map"][0, 0], 0.1 * g_hat)
+    stats = state["lr_map_stats"][-1]
+    assert stats["step"] == 148 and stats["peak"] == [pytest.approx(0.1)]
+    assert stats["still_fraction"] == [pytest.approx(0.25)] and stats["mean"] == [pytest.approx(0.1 * 1.75 / 4)]
     state = {"grad_cum": torch.full((1, 1, 2, 2), 0.2)}
     hook(_ctx(149, state), g)
     assert torch.allclose(state["grad_cum"][0, 0], (150 * 0.2 + 4.0 * g_hat) / 154.0)
@@ -230,7 +234,39 @@ def test_tv_step_lowers_total_variation():
     assert TVStep(0.1, every=2).active(2) and not TVStep(0.1, every=2).active(3)
 
 
+def test_transforms_on_is_validated():
+    with pytest.raises(ImpressionError, match="transforms_on"):
+        ImpressionSettings(transforms_on="both").validated()
+    assert ImpressionSettings().transforms_on == "input"
+
+
 # --------------------------------------------------------------------------- runs on lite0
+
+
+def test_input_transforms_never_touch_the_stored_image(lite0):
+    """Transforms only on the network's input: with no logit step (lr_map 0) the image stays the start.
+
+    With ``transforms_on="image"`` the same run resamples the stored image every step and it drifts.
+    """
+    from netviz_core.impressions.method import post_steps_for, transforms_for
+    from netviz_core.optimize import PlainGradient, make_generators, optimize
+    from netviz_core.optimize.init import uniform_noise_on_mean
+
+    x0 = uniform_noise_on_mean(lite0, 1, make_generators([0], 1))[:, :, :64, :64]
+    for on, moved in (("input", False), ("image", True)):
+        s = ImpressionSettings.baseline(transforms_on=on, pad=8)
+        frames = list(optimize(lite0, x0, [1], step_rule=PlainGradient(0.0), transforms=transforms_for(s),
+                               post_steps=post_steps_for(s), iterations=5))
+        drift = (frames[-1].images - x0).abs().max()
+        assert (drift > 1e-2) == moved, (on, float(drift))
+
+
+def test_lr_map_statistics_reach_the_json(lite0):
+    res = class_impressions(lite0, [1], ImpressionSettings(**TINY), metrics=False)
+    stats = res.as_dict()["lr_map_stats"]
+    assert [r["step"] for r in stats] == [0, 1, 2, 3]
+    assert all(r["peak"][0] == pytest.approx(ImpressionSettings().lr_map_peak) for r in stats)
+    assert all(0 <= r["still_fraction"][0] <= 1 for r in stats)
 
 TINY = dict(max_iter=4, t_switch=2, radius_iterations=2, preci_iterations=2)
 

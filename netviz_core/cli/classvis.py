@@ -16,31 +16,47 @@ from pathlib import Path
 
 from .common import add_model_arguments, load_model_from_args, print_json
 
-PRESET_NAMES = ("cs231n", "simonyan")
-
 
 def register(sub) -> None:
+    # The choices are the library's registries, so a new preset or part appears here by itself.
+    from ..classvis import DEFAULT_PRESET, INITS, OBJECTIVES, PRESETS
+    from ..optimize.parametrizations import PARAMETRIZATIONS
+    from ..optimize.spectrum import MAGNITUDES
+    from ..optimize.steps import OPTIMIZERS
+
     p = sub.add_parser(
         "classvis",
         help="generate the image a class scores highest (class visualization)",
         description="Class visualization: gradient ascent on an image to maximise a class score "
-        "(Simonyan et al. 2014; CS231n presets). " + __doc__.split("\n\n")[1].replace("\n", " "),
+        "(Simonyan et al. 2014; Olah et al. 2017; Fel et al. 2023; CS231n). " + __doc__.split("\n\n")[1].replace("\n", " "),
     )
     p.add_argument("--target", "-t", action="append", required=True, metavar="CLASS",
                    help="class index or name; repeat for several classes (optimised together)")
-    p.add_argument("--preset", default="cs231n", choices=PRESET_NAMES,
-                   help="named settings (default cs231n: λ=1e-3, lr=25, 100 iterations, blur σ=0.5 every 10, "
-                   "jitter 16; simonyan: logit, zero+mean start, L2 only); the options below override it")
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=tuple(PRESETS),
+                   help=f"named settings (default {DEFAULT_PRESET}: Fourier parametrization, Lucid's transforms, "
+                   "Adam lr 0.05, 256 steps; maco: fixed photo spectrum, phase optimised, random crops, NAdam; "
+                   "cs231n: pixels, λ=1e-3, lr=25, 100 iterations, blur σ=0.5 every 10, jitter 16; "
+                   "simonyan: pixels from the mean image, L2 only); the options below override it")
     p.add_argument("--iterations", "-n", type=int, default=None, help="number of gradient steps")
     p.add_argument("--l2", dest="l2_weight", type=float, default=None, metavar="LAMBDA",
                    help="λ, the weight of the L2 penalty λ‖I‖²")
     p.add_argument("--blur-every", type=int, default=None, metavar="K", help="blur every K steps (0: never)")
     p.add_argument("--blur-sigma", type=float, default=None, metavar="S", help="blur standard deviation in pixels")
     p.add_argument("--jitter", type=int, default=None, metavar="J", help="random roll of up to J pixels per step")
-    p.add_argument("--lr", type=float, default=None, help="length of each normalised-gradient step")
-    p.add_argument("--objective", choices=("logit", "posterior"), default=None,
+    p.add_argument("--tv-weight", type=float, default=None, metavar="W",
+                   help="weight of the total-variation penalty (0: off)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate (normalized: the length of each step; adam/nadam: their step size)")
+    p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=None, help="step rule")
+    p.add_argument("--parametrization", choices=tuple(PARAMETRIZATIONS), default=None,
+                   help="what is optimised: the pixels, a 1/f-scaled spectrum, or the phase of a fixed spectrum")
+    p.add_argument("--magnitude", choices=MAGNITUDES, default=None,
+                   help="maco's fixed magnitude spectrum: a 1/f prior or the sample photos' average")
+    p.add_argument("--transforms", action=argparse.BooleanOptionalAction, default=None,
+                   help="random transforms on the network's input (Lucid's; maco: random crops and noise)")
+    p.add_argument("--objective", choices=OBJECTIVES, default=None,
                    help="maximise the unnormalised score S_c (logit) or log P_c (posterior)")
-    p.add_argument("--init", choices=("noise", "mean"), default=None,
+    p.add_argument("--init", choices=INITS, default=None,
                    help="start from random noise or from the zero image plus the training mean")
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0); every target uses it")
     p.add_argument("--batch-invariant", action="store_true", default=None,
@@ -82,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     run_ = ClassVisRun(
         net, args.target, preset=args.preset, iterations=args.iterations, l2_weight=args.l2_weight,
         blur_every=args.blur_every, blur_sigma=args.blur_sigma, jitter=args.jitter, lr=args.lr,
+        tv_weight=args.tv_weight, optimizer=args.optimizer, parametrization=args.parametrization,
+        magnitude=args.magnitude, transforms=args.transforms,
         objective=args.objective, init=args.init, seed=args.seed, batch_invariant=args.batch_invariant,
         gif_every=args.gif_every,
     )

@@ -9,7 +9,8 @@ One run, for a batch of target classes (each image its own seed)::
              x += lr_map ⊙ g / max|g|        g = ∂L_c/∂x            (MapScaledGradient)
              lr_map = grad_cum_{i−1} · ĝ_i · circ(centre, r_i)     (SaliencyLearningRate)
              x −= lr · λ1 · ∂TV/∂x every k                         (TVStep)
-             random transforms, clamp to the pixel range           (RandomImpressionTransforms)
+             clamp to the pixel range
+           with Mopuri's random transforms on the network's input    (RandomImpressionInputTransforms)
 
 The pre-CI is measured as the change from x0 because x0's noise is the same
 everywhere in distribution: only what the class developed says where it is
@@ -32,7 +33,7 @@ from ..optimize.transforms import ClampToPixelRange
 from .circles import circle_mask, most_activated_circle
 from .schedule import MapScaledGradient, SaliencyLearningRate, radius_at
 from .settings import ImpressionSettings
-from .transforms import RandomImpressionTransforms, TVStep
+from .transforms import RandomImpressionInputTransforms, RandomImpressionTransforms, TVStep
 
 
 def resolve_targets(net, targets) -> list[int]:
@@ -49,16 +50,26 @@ def _seeds(settings: ImpressionSettings, n: int, seeds) -> list[int]:
     return seeds
 
 
+def _mopuri(settings: ImpressionSettings, kind):
+    return kind(settings.noise, settings.color_shift, settings.scales, settings.max_rotation, settings.pad)
+
+
 def post_steps_for(settings: ImpressionSettings) -> list:
-    """TV step (if on), Mopuri's random transforms (if on), clamp: the ops after each logit step."""
+    """TV step (if on), Mopuri's random transforms (if on the image), clamp: the ops after each logit step."""
     ops: list = []
     if settings.tv and settings.lambda1 > 0:
         ops.append(TVStep(settings.lambda1, lr=settings.lr, every=settings.tv_every))
-    if settings.transforms:
-        ops.append(RandomImpressionTransforms(settings.noise, settings.color_shift, settings.scales,
-                                              settings.max_rotation, settings.pad))
+    if settings.transforms and settings.transforms_on == "image":
+        ops.append(_mopuri(settings, RandomImpressionTransforms))
     ops.append(ClampToPixelRange())
     return ops
+
+
+def transforms_for(settings: ImpressionSettings) -> list:
+    """Mopuri's random transforms on the network's input (if on, and set to act there)."""
+    if settings.transforms and settings.transforms_on == "input":
+        return [_mopuri(settings, RandomImpressionInputTransforms)]
+    return []
 
 
 def growing_circle(centres: torch.Tensor, settings: ImpressionSettings, size: tuple[int, int]):
@@ -80,7 +91,7 @@ def pre_class_impression(net, x0, targets, settings, generators) -> torch.Tensor
     """A few plain logit steps at the very high rate ``preci_lr`` (random transforms on, nothing else)."""
     pre = settings.replace(tv=False)
     last, _ = run(optimize(net, x0, targets, step_rule=MapScaledGradient(settings.preci_lr),
-                           post_steps=post_steps_for(pre), max_iter=settings.preci_iterations,
+                           post_steps=post_steps_for(pre), transforms=transforms_for(pre), iterations=settings.preci_iterations,
                            generators=generators))
     return last.images
 
@@ -121,10 +132,20 @@ def impression_frames(
         mask = growing_circle(centres, settings, tuple(x0.shape[-2:]))
     hook = SaliencyLearningRate(c2=settings.c2, t_switch=settings.t_switch,
                                 grad_cum0=settings.grad_cum0 if settings.saliency_lr else settings.lr,
-                                max_iter=settings.max_iter, c1=settings.c1_value, enabled=settings.saliency_lr, scale=settings.lr_map_scale,
+                                max_iter=settings.max_iter, c1=settings.c1_value, enabled=settings.saliency_lr, peak=settings.lr_map_peak,
                                 mask=mask)
     yield from optimize(net, x0, idx, step_rule=MapScaledGradient(1.0), post_steps=post_steps_for(settings),
-                        max_iter=settings.max_iter, generators=gens, state=state, before_step=hook)
+                        transforms=transforms_for(settings),
+                        iterations=settings.max_iter, generators=gens, state=state, before_step=hook)
+
+
+def thin(rows: list, keep: int = 20) -> list:
+    """At most about ``keep`` evenly spaced rows, always with the last."""
+    if len(rows) <= keep:
+        return list(rows)
+    every = -(-len(rows) // keep)
+    out = rows[::every]
+    return out if out[-1] is rows[-1] else out + [rows[-1]]
 
 
 @dataclass
@@ -142,6 +163,7 @@ class ImpressionResult:
     preci: torch.Tensor | None = None
     history: list[dict] = field(default_factory=list)
     metrics: list[dict] = field(default_factory=list)
+    lr_map_stats: list[dict] = field(default_factory=list)  # per kept step: the map's peak, mean, still fraction
 
     def pil_images(self, net) -> list:
         from ..images import deprocess_batch
@@ -158,6 +180,7 @@ class ImpressionResult:
             "centres": self.centres,
             "settings": self.settings.to_dict(),
             "metrics": self.metrics,
+            "lr_map_stats": self.lr_map_stats,
         }
 
 
@@ -195,6 +218,7 @@ def class_impressions(
         centres=[tuple(int(v) for v in c) for c in centres.tolist()] if centres is not None else None,
         preci=state.get("preci"),
         history=[f.scalars() for f in frames] if keep_history else [],
+        lr_map_stats=thin(state.get("lr_map_stats", [])),
     )
     if metrics:
         from .metrics import impression_metrics
@@ -219,7 +243,7 @@ def negative_frames(
     settings: ImpressionSettings | None = None,
     *,
     first_iterations: int = 40,
-    second_iterations: int = 8,
+    second_iterations: int = 40,
     centres=None,
     seed: int | None = None,
     state: dict | None = None,
@@ -229,7 +253,10 @@ def negative_frames(
     Each phase is a saliency-driven run (the circle starts at ``radius_start`` again,
     a fresh grad_cum), the second starting from the first one's image.  Frames of the
     second phase continue the step count; each frame's ``targets`` is the class being
-    developed at that moment.
+    developed at that moment.  Each circle grows over its own phase to the distance
+    between the centres, so both classes get the same area and the second does not
+    paint over the first one's centre (with the single-object schedule of 150 steps a
+    short second phase got a 9-pixel circle).
     """
     settings = (settings or ImpressionSettings()).validated()
     a, b = resolve_targets(net, [first, second])
@@ -251,18 +278,21 @@ def negative_frames(
     x = uniform_noise_on_mean(net, 1, gens)
     offset = 0
     phases = ((a, c[0:1], first_iterations), (b, c[1:2], second_iterations))
+    separation = float((c[0] - c[1]).norm())
     for k, (target, centre, iters) in enumerate(phases):
-        phase_settings = settings.replace(single_object=True, max_iter=iters)
+        phase_settings = settings.replace(single_object=True, max_iter=iters, radius_iterations=max(1, iters),
+                                          radius_max=max(settings.radius_start, separation))
         mask = growing_circle(centre, phase_settings, size)
         hook = SaliencyLearningRate(c2=settings.c2, t_switch=settings.t_switch,
                                     grad_cum0=settings.grad_cum0 if settings.saliency_lr else settings.lr,
-                                    max_iter=iters, c1=phase_settings.c1_value, enabled=settings.saliency_lr, scale=settings.lr_map_scale,
+                                    max_iter=iters, c1=phase_settings.c1_value, enabled=settings.saliency_lr, peak=settings.lr_map_peak,
                                     mask=mask)
         phase_state: dict = {}
         state["phase"] = k
         last = None
         for frame in optimize(net, x, [target], step_rule=MapScaledGradient(1.0),
-                              post_steps=post_steps_for(settings), max_iter=iters, generators=gens,
+                              post_steps=post_steps_for(settings), transforms=transforms_for(settings),
+                              iterations=iters, generators=gens,
                               state=phase_state, before_step=hook):
             state.update(phase_state)
             last = frame
@@ -307,7 +337,7 @@ def negative_image(
     settings: ImpressionSettings | None = None,
     *,
     first_iterations: int = 40,
-    second_iterations: int = 8,
+    second_iterations: int = 40,
     centres=None,
     seed: int | None = None,
     on_frame=None,

@@ -31,11 +31,17 @@ collapse ~25× below its 0.1 start after one step, and the start value would be
 meaningless; with the maximum, ĝ_i and grad_cum both live in [0, 1].
 
 **Scale.**  ĝ and grad_cum in [0, 1] make eq. 4's map small where the saliency is
-spread out (mean ~0.003 on lite0 at 224 px against the uniform 0.1 of the plain
-run), because ĝ's maximum is one pixel.  The paper's map multiplies the raw VGG-F
-gradient in 0-255 units, a scale we do not have, so ``scale`` (``lr_map_scale``,
-30 by experiment on lite0) converts it: the salient pixels then move a few times
-faster than under the uniform rate and the rest much slower, which is the point.
+spread out, because ĝ's maximum is one pixel, and its size changes from step to
+step with how concentrated the saliency is.  The paper's map multiplies the raw
+VGG-F gradient in 0-255 units, a scale we do not have.  What the paper says is the
+intent: the map starts at the uniform rate (grad_cum_0 = the plain run's 0.1), the
+pixels that contribute most develop fastest, and the main run moves slower than
+the pre-CI's "very high" rate.  So the map is rescaled per image and step to peak
+at ``peak`` (``lr_map_peak``, 0.5: above the uniform 0.1, half the pre-CI's 1.0):
+every other pixel moves in proportion to eq. 4.  (A fixed
+factor instead let the peak reach 4.4 normalised units, 560 levels, in one step.)
+``ctx.state['lr_map_stats']`` keeps, per step, the map's peak, mean and the
+fraction of pixels it leaves still; the result's JSON reports them.
 
 The radius of the single-object mask grows linearly from ``radius_start`` (1) to
 ``radius_max`` (150 px) over ``radius_iterations`` (150) steps and then stays.
@@ -44,14 +50,11 @@ The radius of the single-object mask grows linearly from ``radius_start`` (1) to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import torch
 
 from ..errors import ImpressionError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..optimize.engine import StepContext
+from ..optimize.context import StepContext
 
 #: Paper values (sec. 3.2): C2 = 4, t = 150, grad_cum_0 = 0.1.
 C2 = 4.0
@@ -113,13 +116,13 @@ class SaliencyLearningRate:
     c1: float | None = None
     enabled: bool = True
     mask: object = None
-    scale: float = 1.0  # lr_map_scale: converts the paper's map to our gradient unit (see settings)
+    peak: float = 0.5  # the map's largest entry per image and step (lr_map_peak, see the module doc)
 
     def __post_init__(self) -> None:
         if self.c1 is None:
             self.c1 = c1_for(self.c2, self.max_iter, self.t_switch)
 
-    def __call__(self, ctx: "StepContext", grad: torch.Tensor) -> None:
+    def __call__(self, ctx: StepContext, grad: torch.Tensor) -> None:
         n, _, h, w = grad.shape
         if self.enabled:
             iteration = ctx.step + 1  # 1-based: the step being taken is i
@@ -131,12 +134,22 @@ class SaliencyLearningRate:
             weight = current_weight(iteration, self.c1, self.c2, self.t_switch)
             ctx.state["grad_cum"] = update_grad_cum(grad_cum, g_hat, iteration, weight)
             ctx.state["saliency"] = g_hat
-            lr_map = lr_map * self.scale
+            if self.mask is not None:
+                lr_map = lr_map * self.mask(ctx)
+            top = lr_map.flatten(1).amax(1).view(-1, 1, 1, 1)
+            lr_map = lr_map * (self.peak / top.clamp_min(1e-12))
         else:
             lr_map = torch.full((n, 1, h, w), float(self.grad_cum0), device=grad.device, dtype=grad.dtype)
-        if self.mask is not None:
-            lr_map = lr_map * self.mask(ctx)
+            if self.mask is not None:
+                lr_map = lr_map * self.mask(ctx)
         ctx.state["lr_map"] = lr_map
+        flat = lr_map.flatten(1)
+        ctx.state.setdefault("lr_map_stats", []).append({
+            "step": ctx.step,
+            "peak": flat.amax(1).tolist(),
+            "mean": flat.mean(1).tolist(),
+            "still_fraction": (flat <= 1e-6 * self.peak).float().mean(1).tolist(),
+        })
 
 
 class MapScaledGradient:
@@ -157,7 +170,7 @@ class MapScaledGradient:
     def __init__(self, lr: float = 1.0, eps: float = 1e-12):
         self.lr, self.eps = float(lr), float(eps)
 
-    def __call__(self, x: torch.Tensor, grad: torch.Tensor, ctx: "StepContext") -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, grad: torch.Tensor, ctx: StepContext) -> torch.Tensor:
         scale = grad.abs().flatten(1).amax(1).view(-1, 1, 1, 1) + self.eps
         lr_map = ctx.state.get("lr_map")
         step = grad / scale if lr_map is None else lr_map * grad / scale

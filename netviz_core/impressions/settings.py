@@ -23,6 +23,9 @@ from ..errors import ImpressionError
 from .schedule import C2, GRAD_CUM0, T_SWITCH, c1_for
 from .transforms import SCALES
 
+#: Where the random transforms act: the network's input only, or the stored image (Mopuri's reading).
+TRANSFORMS_ON = ("input", "image")
+
 
 @dataclass(frozen=True)
 class ImpressionSettings:
@@ -32,6 +35,7 @@ class ImpressionSettings:
     seed: int = 0                # image i uses seed + i
     # random transforms of Mopuri et al. (8-bit levels, degrees, pixels)
     transforms: bool = True
+    transforms_on: str = "input"  # "input": the network's input only; "image": the stored image (piles up)
     noise: float = 2.0
     color_shift: float = 4.0
     scales: tuple[float, ...] = SCALES
@@ -47,7 +51,11 @@ class ImpressionSettings:
     t_switch: int = T_SWITCH
     grad_cum0: float = GRAD_CUM0
     c1: float | None = None      # None: eq. 3, C1 = C2 · max_iter / t
-    lr_map_scale: float = 30.0   # ours: eq. 4 map is in [0, 1], mean ~0.003; x30 by experiment (MapScaledGradient)
+    # eq. 4's map is rescaled per step so that its largest entry is ``lr_map_peak`` (see
+    # schedule.SaliencyLearningRate): the most salient pixel's rate, above the plain run's
+    # uniform ``lr`` (the pixels that contribute most develop faster, sec. 3.2) and below the
+    # pre-CI's "very high" ``preci_lr`` (ours: half of it).
+    lr_map_peak: float = 0.5
     # sec. 3.3: single object from the most activated circle of a pre-CI
     single_object: bool = True
     preci_iterations: int = 10   # "a very few iterations" (ours)
@@ -94,7 +102,7 @@ class ImpressionSettings:
         need(self.preci_iterations >= 0, f"preci_iterations must be 0 or more, got {self.preci_iterations}.")
         need(self.radius_iterations >= 0, f"radius_iterations must be 0 or more, got {self.radius_iterations}.")
         need(self.pad >= 0, f"pad must be 0 or more, got {self.pad}.")
-        for name in ("lr", "preci_lr", "grad_cum0", "lr_map_scale"):
+        for name in ("lr", "preci_lr", "grad_cum0", "lr_map_peak"):
             finite(name, 0.0, strict=True)
         for name in ("noise", "color_shift", "max_rotation", "lambda1", "c2", "radius_start"):
             finite(name, 0.0)
@@ -106,6 +114,11 @@ class ImpressionSettings:
         need(len(self.scales) >= 1 and all(isinstance(s, (int, float)) and math.isfinite(s) and 0.5 <= s <= 2.0
                                            for s in self.scales),
              f"scales must be one or more factors between 0.5 and 2, got {self.scales!r}.")
+        need(self.lr_map_peak < self.preci_lr or not self.single_object,
+             f"lr_map_peak ({self.lr_map_peak:g}) must stay below the pre-CI's rate preci_lr ({self.preci_lr:g}): "
+             "the main run is the slower one.")
+        need(self.transforms_on in TRANSFORMS_ON,
+             f"transforms_on must be one of {', '.join(TRANSFORMS_ON)}, got {self.transforms_on!r}.")
         for name in ("transforms", "tv", "saliency_lr", "single_object"):
             need(isinstance(getattr(self, name), bool), f"{name} must be true or false, got {getattr(self, name)!r}.")
         return self

@@ -1,7 +1,17 @@
-"""Post-step operations of class impressions: Mopuri et al.'s random transforms and the TV step.
+"""Class impressions' random transforms (Mopuri et al.) and the TV step.
 
-**Random transforms** (Mopuri et al., "Ask, Acquire and Attack", applied to the image
-itself after every step so that it becomes robust to them, as natural images are).
+**Random transforms** (Mopuri et al., "Ask, Acquire and Attack": the image must stay
+the class under them, as natural images do).  Where they act is a setting
+(``transforms_on``):
+
+* ``"input"`` (the default): on the network's input only (``RandomImpressionInputTransforms``),
+  as feature-visualization code does.  The stored image is never resampled, so
+  transforms cannot pile up over the steps.
+* ``"image"``: on the stored image after every step (``RandomImpressionTransforms``),
+  our earlier reading of the paper.  Then they do pile up: every bilinear resample
+  is a small blur and every noise and colour draw a random walk, so a noise image
+  loses its detail and the channel means drift over a run (measured in the README).
+
 Per image, from that image's own generator, in this order:
 
 * uniform noise: every pixel and channel gets U[-noise, noise] (default ±2 of 255 levels);
@@ -33,16 +43,14 @@ import torch
 import torch.nn.functional as F
 
 from ..optimize.objectives import total_variation
-from ..optimize.transforms import PostStep, randint, uniform
+from ..optimize.transforms import PostStep, Transform, randint, uniform
 
 #: Mopuri et al.'s rescale factors.
 SCALES = (0.95, 0.975, 1.0, 1.025, 1.05)
 
 
-class RandomImpressionTransforms(PostStep):
+class _MopuriTransforms:
     """Noise, colour shift, reflect pad, random rescale and rotation, centre crop (see module doc)."""
-
-    name = "random_transforms"
 
     def __init__(
         self,
@@ -58,6 +66,9 @@ class RandomImpressionTransforms(PostStep):
         self.max_rotation, self.pad, self.every = float(max_rotation), int(pad), int(every)
 
     def __call__(self, x: torch.Tensor, ctx) -> torch.Tensor:
+        return self.apply(x, ctx)
+
+    def apply(self, x: torch.Tensor, ctx) -> torch.Tensor:
         n, c, h, w = x.shape
         level = 1.0 / (255.0 * ctx.net.std)  # (1, 3, 1, 1): one 8-bit level in normalised units
         noise, shift, thetas = [], [], []
@@ -70,6 +81,18 @@ class RandomImpressionTransforms(PostStep):
         dev = x.device
         x = x + (torch.stack(noise).to(dev) + torch.stack(shift).to(dev)) * level
         return rescale_rotate(x, torch.stack(thetas).to(dev), self.pad)
+
+
+class RandomImpressionTransforms(_MopuriTransforms, PostStep):
+    """Mopuri's random transforms applied to the stored image after each step (``transforms_on="image"``)."""
+
+    name = "random_transforms"
+
+
+class RandomImpressionInputTransforms(_MopuriTransforms, Transform):
+    """Mopuri's random transforms applied to the network's input only (``transforms_on="input"``)."""
+
+    name = "random_input_transforms"
 
 
 def affine_theta(scale: float, angle: float, h: int, w: int) -> torch.Tensor:

@@ -3,13 +3,15 @@
 Fooling images, class visualization and class impressions are all this loop with
 different parts plugged in::
 
+    p_0 = parametrization.encode(init)
     for k = 0, 1, ...:
+        x_k      = parametrization.decode(p_k)            # the image (pixel: x_k = p_k)
         logits   = net(transforms(x_k))                  # transforms are differentiable
         J        = objective(logits, x_k)                 # per image, higher is better
         yield Frame(k, x_k, score, probability, terms)    # the caller may stop here
-        stop if k == max_iter or stop_when(frame)         # per image; stopped images freeze
-        g        = ∂ΣJ/∂x_k                               # torch.autograd.grad, input only
-        x_{k+1}  = post_steps(step_rule(x_k, g))          # e.g. clamp, blur every k, project
+        stop if k == iterations or stop_when(frame)       # per image; stopped images freeze
+        g        = ∂ΣJ/∂p_k                               # torch.autograd.grad, input only
+        p_{k+1}  = post_steps(step_rule(p_k, g))          # e.g. clamp, blur every k, project
 
 Frame k shows the image after k steps, with the scores the optimiser saw for it;
 the last frame is scored again without transforms, so its numbers are those of the
@@ -17,52 +19,47 @@ image itself.  A caller that stops after k frames holds exactly the image of a r
 of k steps.  Every image has its own random generator seeded from its seed, so a
 batch of N images equals N separate runs with the same seeds.
 
+Transforms only build the network's input: the stored image x_k is never replaced
+by a transformed copy, so transformation robustness cannot pile up over the steps.
+Post-steps act on the parameter (with ``pixel``, the image itself).
+
 The model is only read: no hooks, no mode change, no parameter gradient.  Values
 that stop being finite or explode raise ``OptimizationError`` within the step.
 
 Batched versus separate runs (``batch_invariant``)
 --------------------------------------------------
-The per-image generators make the *recipe* of a batch identical to N separate
-runs, but not necessarily the *arithmetic*: on CPU the convolution and matmul
-kernels (oneDNN / BLAS) pick their blocking from the batch size, so the same image
-gives slightly different logits in a batch of 4 than alone.  Measured on
-tf_efficientnet_lite0, 224x224 noise, torch 2.14 on a 2-core CPU: max |Δlogit| =
-1.4e-6 and max |Δgradient| = 1.9e-8 between batch 4 and batch 1 (neither
-channels_last nor disabling mkldnn removes it).  Class visualization then
-amplifies it: ReLU6 makes the gradient piecewise constant, so a 1e-6 change that
-moves one activation across a kink changes the gradient's direction, and the
-normalised step (length 25 in CS231n) turns that into a different image.  With
-the CS231n settings on lite0 (targets 76, 1, 130, 963, seed 0, 2 threads), batch 4
-versus 4 separate runs: max |Δx| = 0 at step 0, 9.5e-7 after step 1 (1 pixel of
-8-bit output off by 1), 0.022 after 2 steps, 0.22 after 3 (27/255), 1.1 after 4,
-and from step 5 on unrelated pictures (max |Δ| 255/255; 39% of 8-bit pixels differ
-at step 5, 97% at step 20).  With one thread (OMP_NUM_THREADS=1) the kernels
-happened to agree for the steps we checked; nothing promises that.  Step rules,
-post-steps and the noise start are element-wise or per-image reductions, and
-were checked to be bitwise batch-independent.
+Rule: by default a batch is one forward and backward pass, equal to separate runs
+only to float tolerance; ``batch_invariant=True`` runs the passes image by image
+and equals separate runs bit for bit, at the cost of the batching speed-up.
 
-``batch_invariant=True`` therefore runs the forward and backward pass image by
-image inside each step (the step rule and post-steps still run on the batch).
-Each image then sees exactly the arithmetic of a run of its own, so a batch
-equals its separate runs bit for bit, at the cost of the batching speed-up.
-In that mode transforms and objectives get a one-image ``StepContext`` (that
-image's target and generator; ``state`` is shared, so they must not keep
-batch-shaped tensors in it).  The default (False) is one batched pass: faster,
-and equal to separate runs only to float tolerance after the first step.
+Reason: the per-image generators make the *recipe* of a batch identical to N
+separate runs, but not the *arithmetic*: CPU convolution and matmul kernels
+(oneDNN / BLAS) pick their blocking from the batch size, so the same image gets
+logits that differ in the last bits.  Class visualization amplifies that: ReLU6
+makes the gradient piecewise constant, a tiny change that moves one activation
+across a kink turns the gradient's direction, and a large normalised step (CS231n)
+turns that into a different picture within a few steps.  Step rules, post-steps,
+parametrizations and the random starts are element-wise or per-image, so they are
+batch-independent; only the network is not.  (The measured divergence, step by
+step, is in ``benchmarks/results/batch_invariance.md``.)  In batch-invariant mode
+transforms and objectives get a one-image ``StepContext`` (that image's target and
+generator; ``state`` is shared, so they must not keep batch-shaped tensors in it).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
 from ..errors import OptimizationError
 from ..targets import as_target_tensor
+from .context import StepContext
 from .objectives import ClassLogit, Objective
+from .parametrizations import Parametrization, Pixel
 from .steps import NormalizedGradient, StepRule
 from .transforms import PostStep, Transform
 
@@ -71,27 +68,10 @@ EXPLODED = 1e4
 
 
 @dataclass
-class StepContext:
-    """What the parts of one step see.  ``state`` persists across steps (optimiser moments, x0, masks)."""
-
-    net: Any
-    step: int
-    targets: torch.Tensor
-    generators: list[torch.Generator]
-    state: dict
-    images: torch.Tensor | None = None  # x_k, requires grad during the step
-    logits: torch.Tensor | None = None
-    terms: dict = field(default_factory=dict)
-
-    def zeros(self) -> torch.Tensor:
-        return torch.zeros(self.targets.shape[0], device=self.targets.device)
-
-
-@dataclass
 class Frame:
     """One step of the optimisation, as the UI draws it.
 
-    ``images`` is x_k (normalised, detached; never modified later).  ``scores`` and
+    ``images`` is the decoded image x_k (normalised, detached; never modified later).  ``scores`` and
     ``probabilities`` are each image's target logit and softmax probability,
     ``terms`` the objective's named parts, all shape (N,).  ``active`` says which
     images are still being optimised; ``iterations`` how many steps each has taken.
@@ -148,58 +128,66 @@ def optimize(
     step_rule: StepRule | None = None,
     transforms: Sequence[Transform] = (),
     post_steps: Sequence[PostStep] = (),
-    max_iter: int = 100,
+    iterations: int = 100,
     stop_when: Callable[[Frame], torch.Tensor] | None = None,
     seed: int | Sequence[int] = 0,
     generators: list[torch.Generator] | None = None,
     state: dict | None = None,
     before_step: Callable[[StepContext, torch.Tensor], None] | None = None,
     batch_invariant: bool = False,
+    parametrization: Parametrization | None = None,
 ) -> Iterator[Frame]:
     """Gradient ascent on the batch ``init`` (N, 3, H, W); yields a ``Frame`` per step.
 
     ``objective`` defaults to the target logit, ``step_rule`` to the normalised
     gradient with lr 1.  ``stop_when(frame)`` returns a bool (N,) mask of images that
     are done; they stop changing and the run ends when all are done (or at
-    ``max_iter`` steps).  ``before_step(ctx, grad)`` may read the gradient and put
+    ``iterations`` steps).  ``before_step(ctx, grad)`` may read the gradient and put
     per-step data in ``ctx.state`` (e.g. a per-pixel learning rate) before the
     step rule runs.  Close the generator (or just stop iterating) to cancel.
     ``batch_invariant`` runs the forward and backward passes one image at a time,
     so that the batch equals separate runs bit for bit (see the module docstring).
+    ``parametrization`` (default ``Pixel``) says what is optimised: ``init`` is encoded
+    into it, the step rule and post-steps move the parameter, frames show the decoded
+    image.
     """
     objective = objective if objective is not None else ClassLogit()
     step_rule = step_rule if step_rule is not None else NormalizedGradient(1.0)
-    max_iter = int(max_iter)
-    if max_iter < 0:
-        raise OptimizationError(f"The number of iterations must be 0 or more, got {max_iter}.")
+    parametrization = parametrization if parametrization is not None else Pixel()
+    iterations = int(iterations)
+    if iterations < 0:
+        raise OptimizationError(f"The number of iterations must be 0 or more, got {iterations}.")
     if init.dim() != 4 or init.shape[1] != 3:
         raise ValueError(f"init must be a batch (N, 3, H, W), got shape {tuple(init.shape)}")
-    x = init.detach().to(net.device, torch.float32)
-    n = x.shape[0]
+    p = parametrization.encode(init.detach().to(net.device, torch.float32), net)
+    n = p.shape[0]
+    what = "image" if isinstance(parametrization, Pixel) else f"{parametrization.name} parameter"
     targets = as_target_tensor(targets, n, net.device)
     if int(targets.min()) < 0 or int(targets.max()) >= net.num_classes:
         raise OptimizationError(f"Target classes must be in 0..{net.num_classes - 1}, got {targets.tolist()}.")
     gens = generators if generators is not None else make_generators(seed, n)
     ctx = StepContext(net=net, step=0, targets=targets, generators=gens, state=state if state is not None else {})
     active = torch.ones(n, dtype=torch.bool, device=net.device)
-    iterations = torch.zeros(n, dtype=torch.long, device=net.device)
+    taken = torch.zeros(n, dtype=torch.long, device=net.device)
     hint = "Lower the learning rate or the regularisation weights."
     started = time.perf_counter()
 
-    for k in range(max_iter + 1):
+    for k in range(iterations + 1):
         ctx.step, ctx.terms = k, {}
-        last = k == max_iter
+        last = k == iterations
         if batch_invariant:
             passes = [
                 _forward(StepContext(net=net, step=k, targets=targets[i : i + 1], generators=[gens[i]],
-                                     state=ctx.state), x[i : i + 1], transforms, objective, last)
+                                     state=ctx.state), p[i : i + 1], parametrization, transforms, objective, last)
                 for i in range(n)
             ]
-            ctx.terms = {name: torch.cat([p.terms[name] for p in passes]) for name in passes[0].terms}
-            logits = torch.cat([p.logits for p in passes]).detach()
+            ctx.terms = {name: torch.cat([q.terms[name] for q in passes]) for name in passes[0].terms}
+            logits = torch.cat([q.logits for q in passes]).detach()
+            x = torch.cat([q.images for q in passes]).detach()
         else:
-            passes = [_forward(ctx, x, transforms, objective, last)]
+            passes = [_forward(ctx, p, parametrization, transforms, objective, last)]
             logits = ctx.logits.detach()
+            x = passes[0].images.detach()
         _check_finite(logits, "class scores", k, hint)
         frame = Frame(
             step=k,
@@ -210,7 +198,7 @@ def optimize(
             predictions=logits.argmax(1),
             terms=dict(ctx.terms),
             active=active.clone(),
-            iterations=iterations.clone(),
+            iterations=taken.clone(),
             final=last,
             elapsed_s=time.perf_counter() - started,
         )
@@ -224,39 +212,42 @@ def optimize(
             yield frame
             return
         yield frame
-        grads = [torch.autograd.grad(p.total.sum(), p.images)[0] for p in passes]
+        grads = [torch.autograd.grad(q.total.sum(), q.params)[0] for q in passes]
         grad = grads[0] if len(grads) == 1 else torch.cat(grads)
         del passes, grads
         ctx.images, ctx.logits = None, None  # release the graph before the step
         _check_finite(grad, "gradient", k, hint)
         if before_step is not None:
             before_step(ctx, grad)
-        x_next = step_rule(x.detach(), grad, ctx)
+        p_next = step_rule(p.detach(), grad, ctx)
         for op in post_steps:
             if op.active(k + 1):
-                x_next = op(x_next, ctx)
-        _check_finite(x_next, "image", k + 1, hint)
+                p_next = op(p_next, ctx)
+        _check_finite(p_next, what, k + 1, hint)
         if stop_when is not None:  # images that are done keep their pixels (without a stop rule none is)
-            x_next = torch.where(active.view(-1, 1, 1, 1), x_next, x.detach())
-        x = x_next
-        iterations = iterations + active.long()
+            p_next = torch.where(active.view(-1, *[1] * (p.dim() - 1)), p_next, p.detach())
+        p = p_next
+        taken = taken + active.long()
 
 
 @dataclass
 class _Pass:
-    """One forward pass of a step: its input leaf, objective and logits (graph kept for the backward)."""
+    """One forward pass of a step: its parameter leaf, decoded image, objective and logits (graph kept)."""
 
+    params: torch.Tensor
     images: torch.Tensor
     total: torch.Tensor
     logits: torch.Tensor
     terms: dict
 
 
-def _forward(ctx: StepContext, x: torch.Tensor, transforms, objective: Objective, last: bool) -> _Pass:
-    """Forward pass of ``x`` through the transforms and the net; fills ``ctx.images/logits/terms``."""
+def _forward(ctx: StepContext, p: torch.Tensor, parametrization: Parametrization, transforms,
+             objective: Objective, last: bool) -> _Pass:
+    """Decode ``p``, pass it through the transforms and the net; fills ``ctx.images/logits/terms``."""
     with torch.enable_grad():
-        # A fresh leaf per pass: x may be a view of the batch (batch-invariant mode).
-        xk = x.detach().requires_grad_(not last)
+        # A fresh leaf per pass: p may be a view of the batch (batch-invariant mode).
+        pk = p.detach().requires_grad_(not last)
+        xk = parametrization.decode(pk, ctx.net)
         net_input = xk
         if not last:
             for t in transforms:
@@ -264,7 +255,7 @@ def _forward(ctx: StepContext, x: torch.Tensor, transforms, objective: Objective
         ctx.images = xk
         ctx.logits = ctx.net(net_input).float()
         total = objective(ctx)
-    return _Pass(images=xk, total=total, logits=ctx.logits, terms=ctx.terms)
+    return _Pass(params=pk, images=xk, total=total, logits=ctx.logits, terms=ctx.terms)
 
 
 def _rescore(net, frame: Frame, batch_invariant: bool = False) -> Frame:

@@ -12,12 +12,11 @@ A term with ``every=k`` only contributes on steps that are multiples of k.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import torch
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .engine import StepContext
+from .context import StepContext
 
 
 class Objective:
@@ -26,17 +25,17 @@ class Objective:
     name: str = "objective"
     every: int = 1
 
-    def value(self, ctx: "StepContext") -> torch.Tensor:  # pragma: no cover - abstract
+    def value(self, ctx: StepContext) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def active(self, step: int) -> bool:
         return self.every <= 1 or step % self.every == 0
 
-    def __call__(self, ctx: "StepContext") -> torch.Tensor:
+    def __call__(self, ctx: StepContext) -> torch.Tensor:
         """Total value; every named leaf is also written to ``ctx.terms``."""
         return self.weighted_terms(ctx, 1.0)
 
-    def weighted_terms(self, ctx: "StepContext", weight: float) -> torch.Tensor:
+    def weighted_terms(self, ctx: StepContext, weight: float) -> torch.Tensor:
         if not self.active(ctx.step):
             return ctx.zeros()
         v = self.value(ctx)
@@ -82,7 +81,7 @@ class Sum(Objective):
                 flat.append((w, o))
         self.parts = flat
 
-    def weighted_terms(self, ctx: "StepContext", weight: float) -> torch.Tensor:
+    def weighted_terms(self, ctx: StepContext, weight: float) -> torch.Tensor:
         total = ctx.zeros()
         for w, o in self.parts:
             total = total + o.weighted_terms(ctx, weight * w)
@@ -97,7 +96,7 @@ class ClassLogit(Objective):
 
     name = "logit"
 
-    def value(self, ctx: "StepContext") -> torch.Tensor:
+    def value(self, ctx: StepContext) -> torch.Tensor:
         return ctx.logits.gather(1, ctx.targets[:, None])[:, 0]
 
 
@@ -106,7 +105,7 @@ class ClassLogProbability(Objective):
 
     name = "log_posterior"
 
-    def value(self, ctx: "StepContext") -> torch.Tensor:
+    def value(self, ctx: StepContext) -> torch.Tensor:
         return ctx.logits.log_softmax(1).gather(1, ctx.targets[:, None])[:, 0]
 
 
@@ -118,7 +117,7 @@ class L2Norm(Objective):
     def __init__(self, every: int = 1):
         self.every = int(every)
 
-    def value(self, ctx: "StepContext") -> torch.Tensor:
+    def value(self, ctx: StepContext) -> torch.Tensor:
         return ctx.images.pow(2).flatten(1).sum(1)
 
 
@@ -137,15 +136,15 @@ class TotalVariation(Objective):
     def __init__(self, every: int = 1):
         self.every = int(every)
 
-    def value(self, ctx: "StepContext") -> torch.Tensor:
+    def value(self, ctx: StepContext) -> torch.Tensor:
         return total_variation(ctx.images)
 
 
 class Lambda(Objective):
     """An objective from a function ``ctx -> Tensor(N,)``: for experiments."""
 
-    def __init__(self, fn: Callable[["StepContext"], torch.Tensor], name: str = "custom", every: int = 1):
+    def __init__(self, fn: Callable[[StepContext], torch.Tensor], name: str = "custom", every: int = 1):
         self.fn, self.name, self.every = fn, name, int(every)
 
-    def value(self, ctx: "StepContext") -> torch.Tensor:
+    def value(self, ctx: StepContext) -> torch.Tensor:
         return self.fn(ctx)

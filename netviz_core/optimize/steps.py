@@ -8,23 +8,20 @@ never modify ``x`` in place: frames already handed out keep their pictures.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .engine import StepContext
+from .context import StepContext
 
 
 def per_image_norm(t: torch.Tensor) -> torch.Tensor:
-    """‖t_n‖₂ for each image, shaped (N, 1, 1, 1) for broadcasting."""
-    return t.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+    """‖t_n‖₂ for each image (or parameter tensor), shaped (N, 1, ..., 1) for broadcasting."""
+    return t.flatten(1).norm(dim=1).view(-1, *[1] * (t.dim() - 1))
 
 
 class StepRule:
     name = "step"
 
-    def __call__(self, x: torch.Tensor, grad: torch.Tensor, ctx: "StepContext") -> torch.Tensor:  # pragma: no cover
+    def __call__(self, x: torch.Tensor, grad: torch.Tensor, ctx: StepContext) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
     def settings(self) -> dict:
@@ -91,3 +88,44 @@ class Adam(StepRule):
         m_hat = m / (1 - self.beta1**t)
         v_hat = v / (1 - self.beta2**t)
         return x + self.lr * m_hat / (v_hat.sqrt() + self.eps)
+
+
+class NAdam(StepRule):
+    """NAdam ascent (Dozat 2016, as ``torch.optim.NAdam``: momentum decay ψ = 0.004), element-wise.
+
+    MACO (Fel et al. 2023) optimises the phase with NAdam; Nesterov momentum looks one
+    step ahead, which helps where the landscape turns quickly (a phase wraps around).
+    """
+
+    name = "nadam"
+
+    def __init__(self, lr: float = 0.05, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 momentum_decay: float = 0.004):
+        self.lr, self.beta1, self.beta2, self.eps = float(lr), float(beta1), float(beta2), float(eps)
+        self.momentum_decay = float(momentum_decay)
+
+    def __call__(self, x, grad, ctx):
+        m = ctx.state.get("nadam_m")
+        v = ctx.state.get("nadam_v")
+        t = ctx.state.get("nadam_t", 0) + 1
+        mu_product = ctx.state.get("nadam_mu_product", 1.0)
+        mu = self.beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
+        mu_next = self.beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
+        mu_product *= mu
+        m = grad * (1 - self.beta1) if m is None else m * self.beta1 + grad * (1 - self.beta1)
+        v = grad.square() * (1 - self.beta2) if v is None else v * self.beta2 + grad.square() * (1 - self.beta2)
+        ctx.state.update(nadam_m=m, nadam_v=v, nadam_t=t, nadam_mu_product=mu_product)
+        denom = (v / (1 - self.beta2**t)).sqrt() + self.eps
+        direction = grad * ((1 - mu) / (1 - mu_product)) + m * (mu_next / (1 - mu_product * mu_next))
+        return x + self.lr * direction / denom
+
+
+#: Step rules by the name of the ``optimizer`` setting; each takes the learning rate ``lr``.
+OPTIMIZERS: dict[str, type[StepRule]] = {"normalized": NormalizedGradient, "adam": Adam, "nadam": NAdam}
+
+
+def step_rule_for(optimizer: str, lr: float) -> StepRule:
+    """The step rule named ``optimizer`` (one of ``OPTIMIZERS``) with learning rate ``lr``."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}.")
+    return OPTIMIZERS[optimizer](lr)

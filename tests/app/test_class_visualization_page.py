@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from netviz_core.classvis import DEFAULT_PRESET, PRESETS
+
 from .conftest import TIMEOUT, assert_ok, open_app
 
 PAGE = "app_pages/3_class_visualization.py"
@@ -57,13 +59,19 @@ def test_preset_and_hostile_url():
                          "objective": "DROP TABLE", "preset": "simonyan"})
     assert_ok(at)
     assert at.slider(key="cv.iters").value == 500
-    assert at.select_slider(key="cv.lam").value == 1e-6
-    assert at.select_slider(key="cv.lr").value == 25.0  # non-finite: the default
+    default = PRESETS[DEFAULT_PRESET]  # bad values fall back to the default preset's
+    assert at.select_slider(key="cv.lam").value == default["l2_weight"]
+    assert at.select_slider(key="cv.lr").value == default["lr"]  # non-finite: the default
     assert at.slider(key="cv.blur_sigma").value == 3.0
-    assert at.slider(key="cv.blur_every").value == 10
+    assert at.slider(key="cv.blur_every").value == default["blur_every"]
     assert at.radio(key="cv.objective").value == "logit"
     assert at.number_input(key="cv.seed").value == 0
     at.selectbox(key="cv.preset").set_value("cs231n").run(timeout=TIMEOUT)
     assert_ok(at)
     assert at.slider(key="cv.iters").value == 100
     assert at.slider(key="cv.jitter").value == 16
+    assert at.selectbox(key="cv.parametrization").value == "pixel" and at.toggle(key="cv.transforms").value is False
+    at.selectbox(key="cv.preset").set_value("lucid").run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert at.selectbox(key="cv.parametrization").value == "fourier" and at.toggle(key="cv.transforms").value is True
+    assert at.selectbox(key="cv.optimizer").value == "adam" and at.select_slider(key="cv.tv_weight").value == 0.0

@@ -84,3 +84,26 @@ def test_every_png_written_by_the_cli_is_its_class_with_p_at_least_0_9_when_read
     print(f"\nread back from the PNGs (lite0): {{index: (top-1, P)}} = {read_back}")
     assert all(top1 == index for index, (top1, _) in read_back.items()), read_back
     assert min(p for _, p in read_back.values()) >= 0.9, read_back
+
+
+def test_default_is_lucid_and_the_choices_are_the_library_registries(tmp_path, capsys):
+    import argparse
+
+    from netviz_core.classvis import DEFAULT_PRESET, PRESETS
+    from netviz_core.cli import classvis
+    from netviz_core.optimize import OPTIMIZERS, PARAMETRIZATIONS
+
+    parser = argparse.ArgumentParser()
+    classvis.register(parser.add_subparsers())
+    actions = {a.dest: a for a in parser._subparsers._group_actions[0].choices["classvis"]._actions}
+    assert tuple(actions["preset"].choices) == tuple(PRESETS) and actions["preset"].default == DEFAULT_PRESET == "lucid"
+    assert tuple(actions["optimizer"].choices) == tuple(OPTIMIZERS)
+    assert tuple(actions["parametrization"].choices) == tuple(PARAMETRIZATIONS)
+    out = tmp_path / "x.png"
+    rc = main(["classvis", "-t", "76", "--iterations", "1", "--no-transforms", "--tv-weight", "1e-4",
+               "--optimizer", "nadam", "--no-progress", "--out", str(out), "--json"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    s = json.loads(captured.out)["settings"]
+    assert (s["preset"], s["parametrization"], s["transforms"], s["tv_weight"], s["optimizer"]) == (
+        "lucid", "fourier", False, 1e-4, "nadam")

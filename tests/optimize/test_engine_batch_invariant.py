@@ -25,14 +25,14 @@ TARGETS = [76, 1, 130, 963]
 SIZE = 64
 
 
-def _parts(max_iter: int) -> dict:
+def _parts(iterations: int) -> dict:
     # CS231n class visualization, blurring every 4 steps so that short runs include blurs.
     return dict(
         objective=ClassLogit() - 1e-3 * L2Norm(),
         step_rule=NormalizedGradient(25.0 * SIZE / 224),
         transforms=[Jitter(4)],
         post_steps=[ClampToPixelRange(), GaussianBlur(0.5, 4)],
-        max_iter=max_iter,
+        iterations=iterations,
     )
 
 

@@ -1,0 +1,84 @@
+"""Transforms on the network's input: differentiable, seeded per image, never written into the stored image."""
+
+from __future__ import annotations
+
+import torch
+
+from netviz_core.optimize import (
+    Adam,
+    AdditiveNoise,
+    ClassLogit,
+    Fourier,
+    JitterCrop,
+    Pad,
+    RandomAffine,
+    RandomCrop,
+    StepContext,
+    lucid_transforms,
+    maco_transforms,
+    make_generators,
+    optimize,
+)
+from netviz_core.optimize.transforms import Transform
+
+SIZE = 64
+
+
+def _ctx(net, seeds):
+    return StepContext(net=net, step=0, targets=torch.zeros(len(seeds), dtype=torch.long),
+                       generators=make_generators(seeds, len(seeds)), state={})
+
+
+class Recording(Transform):
+    """Wraps the transforms and records what the network was given."""
+
+    def __init__(self, inner):
+        self.inner, self.seen = inner, []
+
+    def __call__(self, x, ctx):
+        for t in self.inner:
+            x = t(x, ctx)
+        self.seen.append(x.detach().clone())
+        return x
+
+
+def test_transforms_never_touch_the_stored_image(lite0):
+    """With a zero learning rate every frame must show the start image, although the network saw transformed ones."""
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.rand(2, 3, SIZE, SIZE, generator=g) * 2 - 1
+    rec = Recording(lucid_transforms() + [AdditiveNoise(0.5)])
+    frames = list(optimize(lite0, x0, [1, 2], step_rule=Adam(lr=0.0), transforms=[rec], iterations=6))
+    for f in frames:
+        assert torch.equal(f.images, x0)
+    assert len(rec.seen) == 6 and all(s.shape[-1] == SIZE + 24 - 12 for s in rec.seen)
+    # the network was given shifted, zoomed or rotated copies, not the stored image
+    assert any((s[:, :, 6:-6, 6:-6] - x0).abs().max() > 1e-3 for s in rec.seen)
+
+
+def test_transforms_never_touch_the_stored_image_with_fourier(lite0):
+    fo = Fourier()
+    x0 = fo.decode(fo.random(lite0, make_generators([0], 1), (SIZE, SIZE)), lite0)
+    frames = list(optimize(lite0, x0, [1], step_rule=Adam(lr=0.0), parametrization=fo,
+                           transforms=maco_transforms(), iterations=3))
+    for f in frames:
+        assert (f.images - x0).abs().max() < 1e-5
+
+
+def test_each_transform_is_differentiable_and_seeded_per_image(lite0):
+    g = torch.Generator().manual_seed(1)
+    x = (torch.rand(3, 3, SIZE, SIZE, generator=g) * 2 - 1).requires_grad_(True)
+    for t in (Pad(5), JitterCrop(6), RandomAffine(), RandomCrop((0.4, 0.9)), AdditiveNoise(0.1)):
+        batch = t(x, _ctx(lite0, [0, 1, 2]))
+        alone = t(x[2:3], _ctx(lite0, [2]))
+        assert torch.allclose(batch[2:3], alone, atol=1e-6), t.name
+        (grad,) = torch.autograd.grad(batch.square().sum(), x)
+        assert torch.isfinite(grad).all() and grad.abs().sum() > 0, t.name
+
+
+def test_pad_is_grey_and_random_crop_has_the_box_size(lite0):
+    x = torch.ones(1, 3, 10, 10)
+    padded = Pad(3)(x, _ctx(lite0, [0]))
+    grey = ((0.5 - lite0.mean) / lite0.std).reshape(3)
+    assert padded.shape == (1, 3, 16, 16) and torch.allclose(padded[0, :, 0, 0], grey)
+    out = RandomCrop((0.5, 0.5), size=20)(torch.rand(2, 3, 40, 40), _ctx(lite0, [0, 1]))
+    assert out.shape == (2, 3, 20, 20)
