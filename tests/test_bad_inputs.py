@@ -640,7 +640,7 @@ def test_class_visualization_lr_1e6_without_clamping_is_stopped_at_step_1(lite0)
     from netviz_core.classvis import class_visualization
 
     with pytest.raises(OptimizationError, match=r"Step 1: the image exploded.*Lower the learning rate"):
-        class_visualization(lite0, [76], iterations=3, lr=1e6, clamp=False)
+        class_visualization(lite0, [76], preset="cs231n", iterations=3, lr=1e6, clamp=False)
 
 
 @pytest.mark.parametrize(
