@@ -14,6 +14,8 @@ CPU time does not, so it is what one free core would take.
     .venv/bin/python benchmarks/saliency_metrics.py                 # lite0/1/2
     .venv/bin/python benchmarks/saliency_metrics.py --models tf_efficientnet_lite0
     .venv/bin/python benchmarks/saliency_metrics.py --timing        # the 3-second goal, CPU and wall seconds
+    .venv/bin/python benchmarks/saliency_metrics.py --timing --road 0.1,0.5,0.9   # ... with ROAD at 3 fractions
+    .venv/bin/python benchmarks/saliency_metrics.py --completeness  # IG: sum of attributions vs f(x) - f(x')
 
 Writes benchmarks/results/saliency_metrics-<model>.json per model and
 benchmarks/results/saliency_metrics.md (the table the README includes) from every
@@ -126,7 +128,43 @@ def timing_run(images: list[Path], settings: MetricSettings, name: str = MODELS[
             print(f"{name} {path.name} {method:<10} all four: wall {row['total_wall']:.2f} s, CPU {row['total_cpu']:.2f} s "
                   + " ".join(f"{p} {row[f'{p}_cpu']:.2f}" for p in parts), flush=True)
     return {"model": name, "load_average_start": load_start, "load_average_end": load_average(),
-            "torch_threads": torch.get_num_threads(), "rows": rows}
+            "torch_threads": torch.get_num_threads(), "road_percentages": list(settings.road_percentages), "rows": rows}
+
+
+def completeness_run(images: list[Path], name: str = MODELS[0], steps=(32, 128)) -> dict:
+    """|sum IG - (S_c(x) - S_c(x'))| / |S_c(x) - S_c(x')| for each image, baseline and number of steps."""
+    from netviz_core.saliency.integrated_gradients import IntegratedGradients
+
+    net = load_model(name, device="cpu")
+    rows = []
+    for path in images:
+        x = preprocess(net, path)
+        with torch.no_grad():
+            target = net(x).argmax(1)
+        for baseline in ("black", "blur"):
+            for n in steps:
+                ig = IntegratedGradients(net, steps=n, baseline=baseline)
+                total = ig.attributions(x, target).sum().item()
+                with torch.no_grad():
+                    difference = (net(x) - net(ig.baseline_image(x)))[0, int(target)].item()
+                rows.append({"image": path.name, "baseline": baseline, "steps": n, "sum_ig": total,
+                             "difference": difference, "relative_error": abs(total - difference) / abs(difference)})
+                print(f"{path.name} {baseline} {n} steps: relative error {rows[-1]['relative_error']:.4f}", flush=True)
+    return {"model": name, "rows": rows}
+
+
+def completeness_table(result: dict) -> str:
+    rows = result["rows"]
+    steps = sorted({r["steps"] for r in rows})
+    lines = [f"#### Integrated Gradients completeness, {result['model']}: |Σ IG − (S_c(x) − S_c(x′))| / |S_c(x) − S_c(x′)|, "
+             "predicted class", "", "| image | baseline | " + " | ".join(f"{n} steps" for n in steps) + " |",
+             "|---|---|" + "---|" * len(steps)]
+    for image in sorted({r["image"] for r in rows}):
+        for baseline in ("black", "blur"):
+            cells = [next(r for r in rows if r["image"] == image and r["baseline"] == baseline and r["steps"] == n)
+                     for n in steps]
+            lines.append(f"| {image} | {baseline} | " + " | ".join(f"{100 * c['relative_error']:.1f} %" for c in cells) + " |")
+    return "\n".join(lines)
 
 
 def timing_table(result: dict) -> str:
@@ -134,7 +172,8 @@ def timing_table(result: dict) -> str:
     parts = ("deletion", "insertion", "road", "randomization", "total")
     med = {p: (statistics.median(r[f"{p}_cpu"] for r in rows), statistics.median(r[f"{p}_wall"] for r in rows)) for p in parts}
     return "\n".join([
-        f"#### The four metrics of one map, {result['model']} ({len(rows)} maps: {', '.join(FAST_METHODS)} x the sample images)",
+        f"#### The four metrics of one map, {result['model']}, ROAD at {', '.join(f'{p:g}' for p in result['road_percentages'])} "
+        f"({len(rows)} maps: {', '.join(FAST_METHODS)} x the sample images)",
         "",
         f"Median seconds per map, CPU (process time, {result['torch_threads']} torch thread) and wall; load average "
         f"{result['load_average_start']} at the start, {result['load_average_end']} at the end.",
@@ -194,15 +233,27 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods (default: all)")
     parser.add_argument("--out", default=str(RESULTS), help="folder for the JSON and the Markdown table")
     parser.add_argument("--timing", action="store_true", help="only time the four metrics of one map on lite0")
+    parser.add_argument("--road", default=None, help="ROAD fractions for --timing, e.g. 0.1,0.5,0.9 (default: the library's)")
+    parser.add_argument("--completeness", action="store_true", help="only IG's completeness error on lite0")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     images = sorted((ROOT / "assets").glob("*.png"))
     settings = MetricSettings()
+    if args.completeness:
+        result = completeness_run(images)
+        (out / "saliency_ig_completeness.json").write_text(json.dumps(result, indent=1))
+        (out / "saliency_ig_completeness.md").write_text(completeness_table(result) + "\n")
+        print(completeness_table(result))
+        return 0
     if args.timing:
+        suffix = ""
+        if args.road:
+            settings = MetricSettings(road_percentages=tuple(float(p) for p in args.road.split(",")))
+            suffix = "-road" + "-".join(f"{p:g}" for p in settings.road_percentages)
         result = timing_run(images, settings)
-        (out / "saliency_metrics_timing.json").write_text(json.dumps(result, indent=1))
-        (out / "saliency_metrics_timing.md").write_text(timing_table(result) + "\n")
+        (out / f"saliency_metrics_timing{suffix}.json").write_text(json.dumps(result, indent=1))
+        (out / f"saliency_metrics_timing{suffix}.md").write_text(timing_table(result) + "\n")
         print(timing_table(result))
         return 0
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
