@@ -21,38 +21,36 @@ if ctx.net is None or ctx.image is None:
     st.stop()
 net = ctx.net
 PREFIX = "fool"
-MODES = {"normalized": "normalised step (lr)", "linf": "L∞-bounded (ε)"}
 
 state = UrlState(PREFIX).declare(
     Param("target", "int", 6 if net.num_classes > 6 else 0, lo=0, hi=net.num_classes - 1),
-    Param("mode", "choice", "normalized", choices=tuple(MODES)),
+    Param("mode", "choice", "normalized", choices=("normalized", "linf")),
     Param("lr", "float", DEFAULT_LR, lo=0.05, hi=10.0),
-    Param("eps", "float", 8.0, lo=1.0, hi=64.0),
-    Param("step", "float", 1.0, lo=0.25, hi=16.0),
-    Param("iters", "int", DEFAULT_MAX_ITER, lo=1, hi=500),
+    Param("linf", "float", 8.0, lo=1.0, hi=64.0, aliases=("eps",)),
+    Param("step_size", "float", 1.0, lo=0.25, hi=16.0, aliases=("step",)),
+    Param("iterations", "int", DEFAULT_MAX_ITER, lo=1, hi=500, aliases=("iters",)),
     Param("magnify", "float", DEFAULT_MAGNIFY, lo=1.0, hi=50.0),
 )
 names = net.class_names
 top = st.columns([3, 2])
-top[0].selectbox("Target class (type to search)", list(range(net.num_classes)), key=state.key("target"),
-                 format_func=lambda i: f"{i}: {names[i]}")
+state.class_select("target", names, container=top[0])
 start, stop = live.buttons(PREFIX, container=top[1], start_label="Fool it")
 c = st.columns(4)
-mode = state.radio("mode", "Method", container=c[0], format_func=MODES.get)
+mode = state.radio("mode", container=c[0])
 if mode == "normalized":
-    state.slider("lr", "Learning rate (step length)", step=0.05, container=c[1])
+    state.slider("lr", step=0.05, container=c[1])
 else:
-    state.slider("eps", "ε (0-255 pixel units)", step=0.5, container=c[1])
-    state.slider("step", "Sign step (0-255 units)", step=0.25, container=c[1])
-state.slider("iters", "Max iterations", container=c[2])
-state.slider("magnify", "Magnify the difference ×", step=1.0, container=c[3])
+    state.slider("linf", step=0.5, container=c[1])
+    state.slider("step_size", step=0.25, container=c[1])
+state.slider("iterations", container=c[2])
+state.slider("magnify", step=1.0, container=c[3])
 state.sync(sidebar_state())
 
 target = int(state.get("target"))
-iters = int(state.get("iters"))
+iters = int(state.get("iterations"))
 kwargs = dict(lr=float(state.get("lr")), max_iter=iters)
 if mode == "linf":
-    kwargs.update(linf=float(state.get("eps")), step_size=float(state.get("step")))
+    kwargs.update(linf=float(state.get("linf")), step_size=float(state.get("step_size")))
 config = (ctx.model_key, ctx.image_key, target, tuple(sorted(kwargs.items())))
 
 st.caption(f"Target **{target}: {names[target]}** - {net.label}")

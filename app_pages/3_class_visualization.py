@@ -23,7 +23,7 @@ PREFIX = "cv"
 CUSTOM = "custom"
 
 state = UrlState(PREFIX).declare(
-    Param("cls", "int", 76 if net.num_classes > 76 else 0, lo=0, hi=net.num_classes - 1),
+    Param("target", "int", 76 if net.num_classes > 76 else 0, lo=0, hi=net.num_classes - 1, aliases=("cls",)),
     Param("preset", "choice", "cs231n", choices=(*PRESETS, CUSTOM)),
     *classvis_params.settings_params(max_iterations=500),
 )
@@ -35,57 +35,53 @@ def apply_preset() -> None:
 
 names = net.class_names
 top = st.columns([3, 2, 2])
-top[0].selectbox("Class (type to search)", list(range(net.num_classes)), key=state.key("cls"),
-                 format_func=lambda i: f"{i}: {names[i]}")
-state.selectbox("preset", "Paper preset", container=top[1], on_change=apply_preset,
-                help="cs231n: the assignment's settings; simonyan: L2 only, from the mean image.")
-start, stop = live.buttons(PREFIX, container=top[2])
+state.class_select("target", names, container=top[0])
+classvis_params.mark_custom(state, CUSTOM)
+state.selectbox("preset", container=top[1], on_change=apply_preset)
+start, stop = live.buttons(PREFIX, container=top[2], state=state)
 
-with st.expander("Settings", expanded=True):
-    c = st.columns(4)
-    state.log_slider("lam", "λ (L2 weight, log scale)", container=c[0])
-    state.log_slider("lr", "Learning rate (log scale)", container=c[0])
-    state.slider("iters", "Iterations", container=c[1])
-    state.slider("jitter", "Jitter (pixels)", container=c[1])
-    state.slider("blur_every", "Blur every (steps, 0 = never)", container=c[2])
-    state.slider("blur_sigma", "Blur σ (pixels)", step=0.05, container=c[2])
-    state.radio("objective", "Objective", container=c[3], horizontal=True,
-                format_func={"logit": "score S_c", "posterior": "log P_c"}.get)
-    state.radio("init", "Start", container=c[3], horizontal=True, format_func={"noise": "noise", "mean": "mean image"}.get)
-    state.number("seed", "Seed", container=c[3], step=1)
+# The evolving image on the left, the settings beside it: with the settings open the image's top
+# stays above the fold (1024x768 and up); picture sizes follow the column width.
+left, right = st.columns([1, 1])
+image_slot, progress_slot, status_slot = left.empty(), left.empty(), left.empty()
+with right.expander("Settings", expanded=True):
+    c = st.columns(2)
+    state.log_slider("l2_weight", container=c[0])
+    state.log_slider("lr", container=c[0])
+    state.slider("iterations", container=c[1])
+    state.slider("jitter", container=c[1])
+    state.slider("blur_every", container=c[0])
+    state.slider("blur_sigma", step=0.05, container=c[1], disabled=state.get("blur_every") == 0)
+    state.radio("objective", container=c[0], horizontal=True)
+    state.radio("init", container=c[1], horizontal=True)
+    state.number("seed", container=c[0], step=1)
+chart_slot = right.empty()
+results_slot = st.empty()  # the finished run's scrubber and downloads; empty while a run is going
 state.sync(sidebar_state())
 
 values = classvis_params.settings_values(state)
 preset = state.get("preset")
-if preset in PRESETS and any(PRESETS[preset][f] != v for f, v in values.items()):
-    preset = None  # the sliders moved away from the preset: record the values only
 try:
     settings = settings_for(None, seed=int(state.get("seed")), **values)
 except NetVizError as exc:
     st.error(str(exc))
     st.stop()
-if preset in PRESETS:
+if preset in PRESETS:  # mark_custom made it "custom" if the settings left the preset
     from dataclasses import replace
 
     settings = replace(settings, preset=preset)
-target = int(state.get("cls"))
+target = int(state.get("target"))
 config = (ctx.model_key, target, settings.to_json())
-
-st.caption(f"**{target}: {names[target]}** - {net.label}")
-left, right = st.columns([1, 1])
-image_slot, chart_slot = left.empty(), right.empty()
-status_slot = st.empty()
-DISPLAY = 448
+DISPLAY = 448  # upscaled with nearest neighbours, then shown at the column's width
 
 
 def draw(run: live.LiveRun) -> None:
     step = run.steps[-1] if run.steps else 0
-    image_slot.image(jpeg_bytes(upscale(_pil(run.pictures[-1]), DISPLAY)), caption=f"step {step}", width=DISPLAY)
+    image_slot.image(jpeg_bytes(upscale(_pil(run.pictures[-1]), DISPLAY)),
+                     caption=f"step {step}: {target}: {names[target]}", width="stretch")
     chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}), key=f"cv_chart_live_{run.drawn}")
-    rate = run.seen / max(run.elapsed, 1e-6)
     s, p = run.history[-1]
-    status_slot.caption(f"running: step {len(run.history) - 1}/{settings.iterations}, S_c {s:.2f}, "
-                        f"P {p:.1%}, {rate:.1f} steps/s")
+    status_slot.caption(f"running: S_c {s:.2f}, P {p:.1%} - {net.label}")
 
 
 def _pil(arr):
@@ -100,7 +96,7 @@ if live.decide(PREFIX, config, start, stop):
     except NetVizError as exc:
         st.error(str(exc))
         st.stop()
-    run = live.begin(PREFIX, config, job)
+    run = live.begin(PREFIX, config, job, total=settings.iterations)
     keep = live.keep_every(settings.iterations)
 
     def record(run: live.LiveRun, frame) -> None:
@@ -109,12 +105,12 @@ if live.decide(PREFIX, config, start, stop):
             run.steps.append(frame.step)
             run.pictures.append(to_uint8(net, frame.images[:1])[0])
 
-    live.drive(run, job.frames(), record, draw, max_fps=8, on_error=NetVizError)
+    live.drive(run, job.frames(), record, draw, max_fps=8, on_error=NetVizError, progress_slot=progress_slot)
 
 run = live.current(PREFIX)
 if run is None:
     image_slot.info("Press **Start**: the image evolves here while the optimiser runs. "
-                    "Changing a setting during a run restarts it; Stop keeps the frames so far.")
+                    "With **Live** on, changing a setting restarts the run; Stop keeps the frames so far.")
     st.stop()
 if run.error:
     st.error(run.error)
@@ -131,29 +127,36 @@ if run.result is None and run.job is not None and run.job.last is not None:
         st.error(str(exc))
 
 # After the run: a scrubber over the saved frames, the score curve, downloads.
+live.progress(run, progress_slot)
+shown_target = run.config[1]  # the class of the run shown (the selector may have moved on)
+if live.stale(run, config):
+    status_slot.warning("Made with other settings than those above: press **Start** to run them.")
+results = results_slot.container()
 steps = run.steps
-pick = st.select_slider("Scrub through the saved frames (step)", options=steps, value=steps[-1],
-                        key=f"{PREFIX}.scrub.{run.serial}") if len(steps) > 1 else steps[0]  # each run starts at its end
+pick = results.select_slider("Scrub through the saved frames (step)", options=steps, value=steps[-1],
+                             key=f"{PREFIX}.scrub.{run.serial}") if len(steps) > 1 else steps[0]  # each run starts at its end
 i = steps.index(pick)
-image_slot.image(upscale(_pil(run.pictures[i]), DISPLAY), caption=f"step {pick}", width=DISPLAY)
+image_slot.image(upscale(_pil(run.pictures[i]), DISPLAY), caption=f"step {pick}: {shown_target}: {names[shown_target]}",
+                 width="stretch")
 chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}, marker_step=pick), key="cv_chart_after")
 res = run.result
 what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
 if res is not None:
     pred = res.predictions[0]
-    status_slot.caption(
+    results.caption(
         f"{what} after {res.steps} steps in {res.elapsed_s:.1f} s - S_c {res.scores[0]:.2f}, "
         f"P {res.probabilities[0]:.1%} (as 8-bit PNG {res.probabilities_8bit[0]:.1%}), "
         f"predicted {pred}: {names[pred]} - {res.model_label}"
     )
-    d = st.columns(3)
-    d[0].download_button("PNG (final image)", png_bytes(res.images[0]), file_name=f"classvis_{target}.png",
-                         mime="image/png", on_click="ignore", key="cv.dl_png")
-    d[1].download_button("GIF (evolution)", res.gif_bytes(0), file_name=f"classvis_{target}.gif", mime="image/gif",
-                         on_click="ignore", key="cv.dl_gif")
-    d[2].download_button("PNG (this frame)", png_bytes(run.pictures[i]), file_name=f"classvis_{target}_step{pick}.png",
-                         mime="image/png", on_click="ignore", key="cv.dl_frame")
+    d = results.columns(3)
+    d[0].download_button("PNG (final image)", png_bytes(res.images[0]), file_name=f"classvis_{shown_target}.png",
+                         mime="image/png", on_click="ignore", key="cv.dl_png", width="stretch")
+    d[1].download_button("GIF (evolution)", res.gif_bytes(0), file_name=f"classvis_{shown_target}.gif",
+                         mime="image/gif", on_click="ignore", key="cv.dl_gif", width="stretch")
+    d[2].download_button("PNG (this frame)", png_bytes(run.pictures[i]),
+                         file_name=f"classvis_{shown_target}_step{pick}.png", mime="image/png", on_click="ignore",
+                         key="cv.dl_frame", width="stretch")
 else:
-    status_slot.caption(f"{what} after {len(run.history) - 1} steps")
-    st.download_button("GIF (evolution)", gif_bytes(run.pictures), file_name=f"classvis_{target}.gif",
-                       mime="image/gif", on_click="ignore", key="cv.dl_gif")
+    results.caption(f"{what} after {len(run.history) - 1} steps")
+    results.download_button("GIF (evolution)", gif_bytes(run.pictures), file_name=f"classvis_{shown_target}.gif",
+                            mime="image/gif", on_click="ignore", key="cv.dl_gif")

@@ -24,8 +24,8 @@ SIDEBAR_MODEL = "(sidebar model)"
 choices = (*BUNDLED_MODELS, SIDEBAR_MODEL)
 state = UrlState(PREFIX).declare(
     Param("models", "multi", list(BUNDLED_MODELS[:2]), choices=choices, min_items=1, max_items=3),
-    Param("cls", "int", 76, lo=0, hi=999),
-    Param("preset", "choice", "cs231n", choices=tuple(PRESETS)),
+    Param("target", "int", 76, lo=0, hi=999, aliases=("cls",)),
+    Param("preset", "choice", "cs231n", choices=(*PRESETS, "custom")),
     *classvis_params.settings_params(max_iterations=300),
 )
 
@@ -39,23 +39,22 @@ from netviz_core.classes import imagenet_class_names  # noqa: E402
 
 names = imagenet_class_names()
 top = st.columns([3, 3, 2])
-state.multiselect("models", "Models (2-3)", container=top[0],
-                  help="Bundled offline backbones, or the model chosen in the sidebar.")
-top[1].selectbox("Class (type to search)", list(range(1000)), key=state.key("cls"),
-                 format_func=lambda i: f"{i}: {names[i]}")
+state.multiselect("models", container=top[0])
+state.class_select("target", names, container=top[1])
 start, stop = live.buttons(PREFIX, container=top[2])
 with st.expander("Settings (the same for every model)", expanded=False):
     c = st.columns(4)
-    state.selectbox("preset", "Paper preset", container=c[0], on_change=apply_preset)
-    state.number("seed", "Seed", container=c[0], step=1)
-    state.log_slider("lam", "λ (log scale)", container=c[1])
-    state.log_slider("lr", "Learning rate (log scale)", container=c[1])
-    state.slider("iters", "Iterations", container=c[2])
-    state.slider("jitter", "Jitter", container=c[2])
-    state.slider("blur_every", "Blur every", container=c[3])
-    state.slider("blur_sigma", "Blur σ", step=0.05, container=c[3])
-    state.radio("objective", "Objective", container=c[0], horizontal=True)
-    state.radio("init", "Start", container=c[0], horizontal=True)
+    classvis_params.mark_custom(state)
+    state.selectbox("preset", container=c[0], on_change=apply_preset)
+    state.number("seed", container=c[0], step=1)
+    state.log_slider("l2_weight", container=c[1])
+    state.log_slider("lr", container=c[1])
+    state.slider("iterations", container=c[2])
+    state.slider("jitter", container=c[2])
+    state.slider("blur_every", container=c[3])
+    state.slider("blur_sigma", step=0.05, container=c[3], disabled=state.get("blur_every") == 0)
+    state.radio("objective", container=c[0], horizontal=True)
+    state.radio("init", container=c[0], horizontal=True)
 state.sync(sidebar_state())
 
 picked = list(state.get("models"))
@@ -81,7 +80,7 @@ for name in picked:
 if len(nets) < 2:
     st.stop()
 
-target = int(state.get("cls"))
+target = int(state.get("target"))
 values = classvis_params.settings_values(state)
 try:
     settings = settings_for(None, seed=int(state.get("seed")), **values)

@@ -10,21 +10,21 @@ from netviz_core.classvis import INITS, OBJECTIVES, PRESETS
 
 from .state import Param, UrlState, log_steps
 
-#: URL parameter -> ClassVisSettings field
-FIELDS = {"lam": "l2_weight", "blur_every": "blur_every", "blur_sigma": "blur_sigma", "jitter": "jitter", "lr": "lr",
-          "iters": "iterations", "objective": "objective", "init": "init"}
+#: URL parameter -> ClassVisSettings field (the same names: CONVENTIONS.md)
+FIELDS = {"l2_weight": "l2_weight", "blur_every": "blur_every", "blur_sigma": "blur_sigma", "jitter": "jitter",
+          "lr": "lr", "iterations": "iterations", "objective": "objective", "init": "init"}
 
 
 def settings_params(max_iterations: int, preset: str = "cs231n") -> tuple[Param, ...]:
     """The URL parameters of the settings, with ``preset``'s values as defaults."""
     base = PRESETS[preset]
     return (
-        Param("lam", "logfloat", base["l2_weight"], choices=log_steps(-6, 0)),
+        Param("l2_weight", "logfloat", base["l2_weight"], choices=log_steps(-6, 0), aliases=("lam",)),
         Param("blur_every", "int", base["blur_every"], lo=0, hi=50),
         Param("blur_sigma", "float", base["blur_sigma"], lo=0.0, hi=3.0),
         Param("jitter", "int", base["jitter"], lo=0, hi=32),
         Param("lr", "logfloat", base["lr"], choices=log_steps(-1, 3, (1, 2, 2.5, 5))),
-        Param("iters", "int", base["iterations"], lo=1, hi=max_iterations),
+        Param("iterations", "int", base["iterations"], lo=1, hi=max_iterations, aliases=("iters",)),
         Param("objective", "choice", base["objective"], choices=OBJECTIVES),
         Param("init", "choice", base["init"], choices=INITS),
         Param("seed", "int", 0, lo=0, hi=2**31 - 1),
@@ -37,6 +37,13 @@ def apply_preset(state: UrlState) -> None:
     if preset in PRESETS:
         for param, field in FIELDS.items():
             state.set(param, PRESETS[preset][field])
+
+
+def mark_custom(state: UrlState, custom: str = "custom") -> None:
+    """Show ``custom`` as the preset once a setting differs from the chosen preset (before the preset's widget)."""
+    preset = state.get("preset")
+    if preset in PRESETS and any(PRESETS[preset][field] != value for field, value in settings_values(state).items()):
+        state.set("preset", custom)
 
 
 def settings_values(state: UrlState) -> dict:

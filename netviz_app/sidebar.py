@@ -26,12 +26,8 @@ SAMPLES = tuple(sorted(p.name for p in ASSETS.glob("*") if p.suffix.lower() in (
 UPLOAD = "(upload)"
 DEFAULT_SAMPLE = "chelsea.png" if "chelsea.png" in SAMPLES else (SAMPLES[0] if SAMPLES else UPLOAD)
 
-SOURCES = {
-    "bundled": "Bundled (offline)",
-    "hub": "Any timm name (hub)",
-    "file": "Uploaded weights file",
-    "random": "Random weights (untrained)",
-}
+#: Weights sources (their labels: ``params.PARAMS["src"]``).
+SOURCES = ("bundled", "hub", "file", "random")
 
 
 @dataclass
@@ -76,17 +72,16 @@ def draw() -> Context:
     ctx = Context()
     sb = st.sidebar
     sb.header("Model")
-    src = state.radio("src", "Weights", container=sb, format_func=SOURCES.get)
+    src = state.radio("src", container=sb)
     try:
         if src == "bundled":
-            name = state.selectbox("model", "Backbone", container=sb)
+            name = state.selectbox("model", container=sb)
             ctx.net, ctx.model_key = _load(name, None)
         elif src in ("hub", "random"):
-            name = state.text("arch", "timm model name", container=sb,
-                              help="Any timm architecture, e.g. resnet50, vit_small_patch16_224.")
+            name = state.text("arch", container=sb)
             ctx.net, ctx.model_key = _load(name, "hub" if src == "hub" else "random")
         else:
-            name = state.text("arch", "Architecture of the weights file", container=sb)
+            name = state.text("arch", container=sb)
             up = sb.file_uploader("Weights file (.safetensors, .pth, .pt, .bin)", key="sidebar.weights_file",
                                   help="Loaded safely: safetensors, or torch.load(weights_only=True).")
             if up is None:
@@ -109,7 +104,7 @@ def draw() -> Context:
             sb.warning(f"**UNTRAINED** - {ctx.net.label}")
 
     sb.header("Image")
-    choice = state.selectbox("image", "Sample or upload", container=sb)
+    choice = state.selectbox("image", container=sb)
     up = None
     if choice == UPLOAD:
         up = sb.file_uploader("Image file", key="sidebar.image_file", help="PNG, JPEG, GIF, BMP, TIFF, WebP; 20 MB at most.")

@@ -21,24 +21,30 @@ def test_short_run_shows_image_and_score_chart():
     at = open_app(PAGE, {"iters": "3", "cls": "76", "jitter": "4"})
     assert_ok(at)
     assert not at.error, [e.value for e in at.error]
-    assert at.slider(key="cv.iters").value == 3
+    assert at.slider(key="cv.iterations").value == 3
     at.button(key="cv.live.start").click().run(timeout=TIMEOUT)
     assert_ok(at)
     assert not at.error, [e.value for e in at.error]
     assert len(at.main.image) >= 1
     assert len(plotly_charts(at)) >= 1
     assert any("finished after 3 steps" in c.value for c in at.caption), [c.value for c in at.caption]
-    assert at.query_params["iters"] in ("3", ["3"])
+    assert at.query_params["iterations"] in ("3", ["3"])
 
-    # drive the widgets: the scrubber, then a slider change starts a new run (the page stays armed)
+    # drive the widgets: the scrubber, then a slider change, which does not start a run (Live is off)
     assert scrubber(at).value == 3  # the last frame
     scrubber(at).set_value(0).run(timeout=TIMEOUT)
     assert_ok(at)
     assert scrubber(at).value == 0
+    serial = scrubber(at).key
     at.slider(key="cv.jitter").set_value(2).run(timeout=TIMEOUT)
     assert_ok(at)
+    assert scrubber(at).key == serial  # the same run
+    assert any("other settings" in w.value for w in at.warning), [w.value for w in at.warning]
+    at.button(key="cv.live.start").click().run(timeout=TIMEOUT)
+    assert_ok(at)
     assert any("finished after 3 steps" in c.value for c in at.caption)
-    assert scrubber(at).value == 3  # the new run is shown at its end, not at the old run's step 0
+    assert scrubber(at).key != serial and scrubber(at).value == 3  # a new run, shown at its end
+    assert not at.warning
     assert {"PNG (final image)", "GIF (evolution)"} <= {d.label for d in at.get("download_button")}
 
     # Stop disarms: the frames stay, a further change does not start a run
@@ -51,8 +57,8 @@ def test_preset_and_hostile_url():
     at = open_app(PAGE, {"iters": "1e12", "lam": "-5", "lr": "inf", "blur_sigma": "99", "blur_every": "1e400", "seed": "-3",
                          "objective": "DROP TABLE", "preset": "simonyan"})
     assert_ok(at)
-    assert at.slider(key="cv.iters").value == 500
-    assert at.select_slider(key="cv.lam").value == 1e-6
+    assert at.slider(key="cv.iterations").value == 500
+    assert at.select_slider(key="cv.l2_weight").value == 1e-6
     assert at.select_slider(key="cv.lr").value == 25.0  # non-finite: the default
     assert at.slider(key="cv.blur_sigma").value == 3.0
     assert at.slider(key="cv.blur_every").value == 10
@@ -60,5 +66,5 @@ def test_preset_and_hostile_url():
     assert at.number_input(key="cv.seed").value == 0
     at.selectbox(key="cv.preset").set_value("cs231n").run(timeout=TIMEOUT)
     assert_ok(at)
-    assert at.slider(key="cv.iters").value == 100
+    assert at.slider(key="cv.iterations").value == 100
     assert at.slider(key="cv.jitter").value == 16

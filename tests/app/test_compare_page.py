@@ -23,5 +23,5 @@ def test_hostile_models_param():
     at = open_app(PAGE, {"models": "evil,,tf_efficientnet_lite0," * 50, "cls": "1e3"})
     assert_ok(at)
     assert at.multiselect(key="cmp.models").value == ["tf_efficientnet_lite0"]
-    assert at.selectbox(key="cmp.cls").value == 999
+    assert at.selectbox(key="cmp.target").value == 999
     assert any("at least two" in i.value for i in at.info)

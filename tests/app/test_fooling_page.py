@@ -29,6 +29,6 @@ def test_fooling_run_shows_three_pictures_and_numbers():
 def test_linf_mode_and_hostile_url():
     at = open_app(PAGE, {"mode": "linf", "eps": "1e9", "target": "-4", "iters": "0x10"})
     assert_ok(at)
-    assert at.slider(key="fool.eps").value == 64.0
+    assert at.slider(key="fool.linf").value == 64.0
     assert at.selectbox(key="fool.target").value == 0
-    assert at.slider(key="fool.iters").value == 100
+    assert at.slider(key="fool.iterations").value == 100
