@@ -52,7 +52,7 @@ state = UrlState(PREFIX).declare(
 names = net.class_names
 top = st.columns([3, 2])
 mode = state.radio("make", container=top[0], horizontal=True)
-start, stop = live.buttons(PREFIX, container=top[1])
+start, stop = live.buttons(PREFIX, container=top[1], state=state)
 
 if mode == "sci":
     c = st.columns([3, 1, 1, 1])
@@ -116,19 +116,19 @@ else:
 
 total_steps = sci.max_iter if mode == "sci" else int(v["first_iterations"]) + int(v["second_iterations"])
 labels = list(variants)
-cols = st.columns(max(2, len(labels)))
-slots = {label: col.empty() for label, col in zip(labels, cols)}
-chart_slot, status_slot = st.empty(), st.empty()
-DISPLAY = 336
+cols = st.columns(2)  # two pictures side by side at the column's width (a single variant keeps half the width)
+slot_list = [col.empty() for col in cols]
+slots = dict(zip(labels, slot_list))
+progress_slot, status_slot, results_slot = st.empty(), st.empty(), st.empty()
+DISPLAY = 336  # upscaled with nearest neighbours, then shown at the column's width
 
 
 def draw(run: live.LiveRun) -> None:
     step = len(run.history) - 1
     for label in labels:
         slots[label].image(jpeg_bytes(upscale(_pil(run.pictures[-1][label]), DISPLAY)), caption=f"{label}, step {step}",
-                           width=DISPLAY)
-    status_slot.caption("running: step " + str(step) + ", " + ", ".join(
-        f"P {label} {p:.1%}" for label, p in zip(labels, run.history[-1])))
+                           width="stretch")
+    status_slot.caption("running: " + ", ".join(f"P {label} {p:.1%}" for label, p in zip(labels, run.history[-1])))
 
 
 def _pil(arr):
@@ -147,7 +147,7 @@ if live.decide(PREFIX, config, start, stop):
     except NetVizError as exc:
         st.error(str(exc))
         st.stop()
-    run = live.begin(PREFIX, config)
+    run = live.begin(PREFIX, config, total=total_steps)
     keep = live.keep_every(total_steps, budget=60)
 
     def record(run: live.LiveRun, step) -> None:
@@ -158,11 +158,12 @@ if live.decide(PREFIX, config, start, stop):
         else:
             run.pictures[-1] = pics
 
-    live.drive(run, live.lockstep(*gens), record, draw, max_fps=6, on_error=NetVizError)
+    live.drive(run, live.lockstep(*gens), record, draw, max_fps=6, on_error=NetVizError, progress_slot=progress_slot)
 
 run = live.current(PREFIX)
 if run is None or run.config[1] != config[1]:  # nothing run yet in this mode
-    slots[labels[0]].info("Press **Start**. Changing a control during a run restarts it; Stop keeps the images so far.")
+    slots[labels[0]].info("Press **Start**. With **Live** on, changing a control restarts the run; "
+                          "Stop keeps the images so far.")
     st.stop()
 if run.error:
     st.error(run.error)
@@ -172,13 +173,16 @@ if not run.pictures:
 final = run.pictures[-1]
 what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
 steps = len(run.history) - 1
-for label in labels:
-    if label in final and label in slots:
-        slots[label].image(upscale(_pil(final[label]), DISPLAY), caption=f"{label}, step {steps}", width=DISPLAY)
 run_labels = [label for label in final]
+for label, slot in zip(run_labels, slot_list):  # the run's own pictures, also when its variants differ from the controls
+    slot.image(upscale(_pil(final[label]), DISPLAY), caption=f"{label}, step {steps}", width="stretch")
+live.progress(run, progress_slot)
+results = results_slot.container()
+if live.stale(run, config):
+    results.warning("Made with other settings than those above: press **Start** to run them.")
 series = {f"P({label})": [h[i] for h in run.history] for i, label in enumerate(run_labels)}
-chart_slot.plotly_chart(score_curve(series, title="target probability (the class being developed)", y_title="P"),
-                        key="ci_chart")
+results.plotly_chart(score_curve(series, title="target probability (the class being developed)", y_title="P"),
+                     key="ci_chart")
 last_frames = run.last.frames  # the latest frame of each variant (also after a stop)
 if run.config[1] == "sci":
     t = run.config[2]
@@ -191,10 +195,10 @@ else:
     status_slot.caption(f"{what} after {steps} steps - saved 8-bit image: P({names[a].split(',')[0]}) "
                         f"{float(probs[a]):.1%}, P({names[b].split(',')[0]}) {float(probs[b]):.1%}; "
                         f"top-1 {int(probs.argmax())}: {names[int(probs.argmax())]}")
-d = st.columns(len(run_labels) * 2)
+d = results.container(horizontal=True)  # wraps on a narrow screen
 for i, label in enumerate(run_labels):
-    d[2 * i].download_button(f"PNG ({label})", png_bytes(final[label]), file_name=f"impression_{label}.png",
-                             mime="image/png", on_click="ignore", key=f"ci.dl_png_{label}")
-    d[2 * i + 1].download_button(f"GIF ({label})", gif_bytes([p[label] for p in run.pictures]),
-                                 file_name=f"impression_{label}.gif", mime="image/gif", on_click="ignore",
-                                 key=f"ci.dl_gif_{label}")
+    d.download_button(f"PNG ({label})", png_bytes(final[label]), file_name=f"impression_{label}.png",
+                      mime="image/png", on_click="ignore", key=f"ci.dl_png_{label}")
+    d.download_button(f"GIF ({label})", gif_bytes([p[label] for p in run.pictures]),
+                      file_name=f"impression_{label}.gif", mime="image/gif", on_click="ignore",
+                      key=f"ci.dl_gif_{label}")

@@ -41,7 +41,7 @@ names = imagenet_class_names()
 top = st.columns([3, 3, 2])
 state.multiselect("models", container=top[0])
 state.class_select("target", names, container=top[1])
-start, stop = live.buttons(PREFIX, container=top[2])
+start, stop = live.buttons(PREFIX, container=top[2], state=state)
 with st.expander("Settings (the same for every model)", expanded=False):
     c = st.columns(4)
     classvis_params.mark_custom(state)
@@ -93,13 +93,13 @@ st.caption(f"**{target}: {names[target]}** - " + "; ".join(net.label for net in 
 cols = st.columns(len(labels))
 slots = {label: col.empty() for label, col in zip(labels, cols)}
 captions = {label: col.empty() for label, col in zip(labels, cols)}
-chart_slot, status_slot = st.empty(), st.empty()
-DISPLAY = 300
+progress_slot, status_slot, results_slot = st.empty(), st.empty(), st.empty()
+DISPLAY = 300  # upscaled with nearest neighbours, then shown at the column's width
 
 
 def draw(run: live.LiveRun) -> None:
     for label, pic, (s, p) in zip(labels, run.pictures[-1], run.history[-1]):
-        slots[label].image(upscale(_pil(pic), DISPLAY), width=DISPLAY)
+        slots[label].image(upscale(_pil(pic), DISPLAY), width="stretch")
         captions[label].caption(f"**{label}**: step {len(run.history) - 1}, S_c {s:.2f}, P {p:.1%}")
 
 
@@ -115,13 +115,14 @@ if live.decide(PREFIX, config, start, stop):
     except NetVizError as exc:
         st.error(str(exc))
         st.stop()
-    run = live.begin(PREFIX, config, jobs)
+    run = live.begin(PREFIX, config, jobs, total=settings.iterations)
 
     def record(run: live.LiveRun, step) -> None:
         run.history.append(tuple((float(f.scores[0]), float(f.probabilities[0])) for f in step.frames))
         run.pictures[:] = [[to_uint8(nets[label], f.images[:1])[0] for label, f in zip(labels, step.frames)]]
 
-    live.drive(run, live.lockstep(*(job.frames() for job in jobs)), record, draw, max_fps=6, on_error=NetVizError)
+    live.drive(run, live.lockstep(*(job.frames() for job in jobs)), record, draw, max_fps=6, on_error=NetVizError,
+               progress_slot=progress_slot)
 
 run = live.current(PREFIX)
 if run is None or run.config[0] != config[0]:
@@ -132,9 +133,14 @@ if run.error:
 if not run.pictures:
     st.stop()
 draw(run)
+live.progress(run, progress_slot)
 what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
 status_slot.caption(f"{what} after {len(run.history) - 1} steps")
-chart_slot.plotly_chart(
+results = results_slot.container()
+if live.stale(run, config):
+    results.warning("Made with other settings than those above: press **Start** to run them.")
+run_target = run.config[1]
+results.plotly_chart(
     score_curve({label: [h[i][0] for h in run.history] for i, label in enumerate(labels)}, title="class score S_c"),
     key="cmp_chart")
 
@@ -142,13 +148,13 @@ chart_slot.plotly_chart(
 if run.result is None:
     pictures = [_pil(p) for p in run.pictures[-1]]
     # result[i][j]: the picture made for model i, scored by model j
-    run.result = [[float(predict_proba(nets[scorer], preprocess(nets[scorer], pic))[0, target]) for scorer in labels]
-                  for pic in pictures]
-st.plotly_chart(matrix(run.result, labels, labels, title=f"Transfer matrix: P({names[target].split(',')[0]})"),
-                key="cmp_matrix")
-st.caption("Transfer matrix: row = the model the image was made for, column = the model that scores it "
-           "(the saved 8-bit picture, preprocessed for that model).")
-d = st.columns(len(labels))
-for col, label, pic in zip(d, labels, run.pictures[-1]):
-    col.download_button(f"PNG ({label})", png_bytes(pic), file_name=f"compare_{label.split()[0]}_{target}.png",
-                        mime="image/png", on_click="ignore", key=f"cmp.dl_{label}")
+    run.result = [[float(predict_proba(nets[scorer], preprocess(nets[scorer], pic))[0, run_target])
+                   for scorer in labels] for pic in pictures]
+results.plotly_chart(matrix(run.result, labels, labels, title=f"Transfer matrix: P({names[run_target].split(',')[0]})"),
+                     key="cmp_matrix")
+results.caption("Transfer matrix: row = the model the image was made for, column = the model that scores it "
+                "(the saved 8-bit picture, preprocessed for that model).")
+d = results.container(horizontal=True)  # wraps on a narrow screen
+for label, pic in zip(labels, run.pictures[-1]):
+    d.download_button(f"PNG ({label})", png_bytes(pic), file_name=f"compare_{label.split()[0]}_{run_target}.png",
+                      mime="image/png", on_click="ignore", key=f"cmp.dl_{label}")
