@@ -74,17 +74,18 @@ with right:
     )
 
 st.subheader("Saliency")
-c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+# One row that wraps on a narrow screen (fixed widths, no cut labels); the methods below it.
+row = st.container(horizontal=True, gap="medium")
 names = net.class_names
 # The URL holds the class index (-1: the top-1 class); the selectbox lists every class and is searchable.
 # The -1 entry's label does not name a class: the browser keeps a selectbox's label across
 # reruns, and a label naming the last image's class went stale when the image changed.
-state.class_select("target", names, container=c1, top1="top-1 (the model's prediction)")
-opacity = state.slider("opacity", step=0.05, container=c2)
-show_box = state.toggle("box", container=c3)
-thr = state.slider("box_threshold", step=0.05, container=c3, disabled=not show_box)
+state.class_select("target", names, container=row, top1="top-1 (the model's prediction)", width=320)
+opacity = state.slider("opacity", step=0.05, container=row, width=200)
+show_box = state.toggle("box", container=row, width="content")
+thr = state.slider("box_threshold", step=0.05, container=row, disabled=not show_box, width=200)
 chosen = state.multiselect("methods")
-sg_n = state.slider("smoothgrad_samples", container=c4, disabled="smoothgrad" not in chosen)
+sg_n = state.slider("smoothgrad_samples", container=row, disabled="smoothgrad" not in chosen, width=200)
 state.sync(sidebar_state())
 
 target = result.indices[0] if state.get("target") == -1 else int(state.get("target"))

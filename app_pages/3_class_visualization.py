@@ -129,9 +129,9 @@ if run.result is None and run.job is not None and run.job.last is not None:
 # After the run: a scrubber over the saved frames, the score curve, downloads.
 live.progress(run, progress_slot)
 shown_target = run.config[1]  # the class of the run shown (the selector may have moved on)
-if live.stale(run, config):
-    status_slot.warning("Made with other settings than those above: press **Start** to run them.")
 results = results_slot.container()
+if live.stale(run, config):
+    results.warning("Made with other settings than those above: press **Start** to run them.")
 steps = run.steps
 pick = results.select_slider("Scrub through the saved frames (step)", options=steps, value=steps[-1],
                              key=f"{PREFIX}.scrub.{run.serial}") if len(steps) > 1 else steps[0]  # each run starts at its end
@@ -143,7 +143,7 @@ res = run.result
 what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
 if res is not None:
     pred = res.predictions[0]
-    results.caption(
+    status_slot.caption(
         f"{what} after {res.steps} steps in {res.elapsed_s:.1f} s - S_c {res.scores[0]:.2f}, "
         f"P {res.probabilities[0]:.1%} (as 8-bit PNG {res.probabilities_8bit[0]:.1%}), "
         f"predicted {pred}: {names[pred]} - {res.model_label}"
@@ -157,6 +157,6 @@ if res is not None:
                          file_name=f"classvis_{shown_target}_step{pick}.png", mime="image/png", on_click="ignore",
                          key="cv.dl_frame", width="stretch")
 else:
-    results.caption(f"{what} after {len(run.history) - 1} steps")
+    status_slot.caption(f"{what} after {len(run.history) - 1} steps")
     results.download_button("GIF (evolution)", gif_bytes(run.pictures), file_name=f"classvis_{shown_target}.gif",
                             mime="image/gif", on_click="ignore", key="cv.dl_gif")

@@ -38,10 +38,10 @@ def apply_preset() -> None:
 from netviz_core.classes import imagenet_class_names  # noqa: E402
 
 names = imagenet_class_names()
-top = st.columns([3, 3, 2])
-state.multiselect("models", container=top[0])
-state.class_select("target", names, container=top[1])
-start, stop = live.buttons(PREFIX, container=top[2], state=state)
+state.multiselect("models")  # a row of its own: three model names fit without cutting them
+top = st.columns([3, 2])
+state.class_select("target", names, container=top[0])
+start, stop = live.buttons(PREFIX, container=top[1], state=state)
 with st.expander("Settings (the same for every model)", expanded=False):
     c = st.columns(4)
     classvis_params.mark_custom(state)

@@ -83,7 +83,7 @@ PARAMS: dict[str, Spec] = {
     "objective": Spec("Objective", "What is maximised: the class score S_c (the logit) or log P_c (the "
                       "log-posterior, which also pushes the other classes down).",
                       choices={"logit": "score S_c", "posterior": "log P_c"}),
-    "init": Spec("Start image", "Where the optimisation starts: random noise or the dataset's mean image.",
+    "init": Spec("Initial image", "Where the optimisation starts: random noise or the dataset's mean image.",
                  choices={"noise": "noise", "mean": "mean image"}),
     "parametrization": Spec("Parametrization", "What the optimiser changes: the pixels, a Fourier spectrum, or "
                             "the phase only (MACO).", choices={"pixel": "pixels", "fourier": "Fourier", "maco": "MACO"}),
