@@ -68,3 +68,15 @@ def test_preset_and_hostile_url():
     assert_ok(at)
     assert at.slider(key="cv.iterations").value == 100
     assert at.slider(key="cv.jitter").value == 16
+
+
+def test_the_preset_reads_custom_once_a_setting_left_it():
+    at = open_app(PAGE, {"preset": "cs231n"})
+    assert at.selectbox(key="cv.preset").value == "cs231n"
+    at.slider(key="cv.jitter").set_value(4).run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert at.selectbox(key="cv.preset").value == "custom"
+    assert at.query_params["preset"] in ("custom", ["custom"])
+    at.selectbox(key="cv.preset").set_value("cs231n").run(timeout=TIMEOUT)  # back to the preset's values
+    assert at.slider(key="cv.jitter").value == 16
+    assert at.selectbox(key="cv.preset").value == "cs231n"
