@@ -60,6 +60,8 @@ left, right = st.columns([1, 2])
 with left:
     st.image(ctx.image, caption=ctx.image_name, width="stretch")
 with right:
+    if sidebar.presenting():  # presentation mode: the prediction in large type
+        st.markdown(f"# {result.names[0].split(',')[0]}  \n## P = {result.probabilities[0]:.1%}")
     st.subheader("Top 5")
     st.caption(net.label)
     st.dataframe(

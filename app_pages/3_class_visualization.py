@@ -42,9 +42,13 @@ start, stop = live.buttons(PREFIX, container=top[2], state=state)
 
 # The evolving image on the left, the settings beside it: with the settings open the image's top
 # stays above the fold (1024x768 and up); picture sizes follow the column width.
-left, right = st.columns([1, 1])
-image_slot, progress_slot, status_slot = left.empty(), left.empty(), left.empty()
-with right.expander("Settings", expanded=True):
+present = sidebar.presenting()  # presentation mode: a larger picture, big class name, settings folded away
+left, right = st.columns([2, 1] if present else [1, 1])
+if present:  # the class name and probability in large type above the picture
+    status_slot, image_slot, progress_slot = left.empty(), left.empty(), left.empty()
+else:
+    image_slot, progress_slot, status_slot = left.empty(), left.empty(), left.empty()
+with right.expander("Settings", expanded=not present):
     c = st.columns(2)
     state.log_slider("l2_weight", container=c[0])
     state.log_slider("lr", container=c[0])
@@ -81,7 +85,10 @@ def draw(run: live.LiveRun) -> None:
                      caption=f"step {step}: {target}: {names[target]}", width="stretch")
     chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}), key=f"cv_chart_live_{run.drawn}")
     s, p = run.history[-1]
-    status_slot.caption(f"running: S_c {s:.2f}, P {p:.1%} - {net.label}")
+    if present:
+        status_slot.markdown(f"## {names[target].split(',')[0]}  \nP = {p:.1%}")
+    else:
+        status_slot.caption(f"running: S_c {s:.2f}, P {p:.1%} - {net.label}")
 
 
 def _pil(arr):
@@ -143,11 +150,15 @@ res = run.result
 what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
 if res is not None:
     pred = res.predictions[0]
-    status_slot.caption(
-        f"{what} after {res.steps} steps in {res.elapsed_s:.1f} s - S_c {res.scores[0]:.2f}, "
-        f"P {res.probabilities[0]:.1%} (as 8-bit PNG {res.probabilities_8bit[0]:.1%}), "
-        f"predicted {pred}: {names[pred]} - {res.model_label}"
-    )
+    summary = (f"{what} after {res.steps} steps in {res.elapsed_s:.1f} s - S_c {res.scores[0]:.2f}, "
+               f"P {res.probabilities[0]:.1%} (as 8-bit PNG {res.probabilities_8bit[0]:.1%}), "
+               f"predicted {pred}: {names[pred]} - {res.model_label}")
+    if present:
+        status_slot.markdown(f"## {names[shown_target].split(',')[0]}  \nP = {res.probabilities_8bit[0]:.1%} "
+                             f"(saved 8-bit image)")
+        results.caption(summary)
+    else:
+        status_slot.caption(summary)
     d = results.columns(3)
     d[0].download_button("PNG (final image)", png_bytes(res.images[0]), file_name=f"classvis_{shown_target}.png",
                          mime="image/png", on_click="ignore", key="cv.dl_png", width="stretch")

@@ -43,6 +43,8 @@ PARAMS: dict[str, Spec] = {
     "arch": Spec("Architecture (timm name)", "Any timm architecture name, e.g. resnet50 or vit_small_patch16_224; "
                  "for an uploaded weights file, the architecture the file was saved from."),
     "image": Spec("Image", "A sample photo, or (upload) to use your own."),
+    "present": Spec("Presentation mode", "For a projector: a large picture and class name, the settings folded "
+                    "away; a link with present=1 opens the page this way, with the sidebar closed."),
     # -- shared by several pages ----------------------------------------------------------------
     "target": Spec("Class c", CLASS_HELP),
     "iterations": Spec("Iterations", "How many optimisation steps one run takes.", "steps"),

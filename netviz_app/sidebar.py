@@ -49,6 +49,7 @@ def model_state() -> UrlState:
         Param("model", "choice", DEFAULT_MODEL, choices=BUNDLED_MODELS),
         Param("arch", "text", "resnet18", max_len=80),
         Param("image", "choice", DEFAULT_SAMPLE, choices=(*SAMPLES, UPLOAD)),
+        Param("present", "bool", False),
     )
 
 
@@ -71,6 +72,7 @@ def draw() -> Context:
     st.session_state["_netviz_sidebar_state"] = state
     ctx = Context()
     sb = st.sidebar
+    state.toggle("present", container=sb)
     sb.header("Model")
     src = state.radio("src", container=sb)
     try:
@@ -141,6 +143,12 @@ def _open(data: bytes, name: str):
 def context() -> Context:
     """The Context of this run (a page run without app.py gets an empty one)."""
     return st.session_state.get("_netviz_context") or Context()
+
+
+def presenting() -> bool:
+    """Whether the dashboard is in presentation mode (the sidebar's toggle, or ``present=1`` in the URL)."""
+    state = st.session_state.get("_netviz_sidebar_state")
+    return bool(state.get("present")) if state is not None else False
 
 
 def model_label(ctx: Context) -> str:
