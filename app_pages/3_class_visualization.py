@@ -49,16 +49,7 @@ if present:  # the class name and probability in large type above the picture
 else:
     image_slot, progress_slot, status_slot = left.empty(), left.empty(), left.empty()
 with right.expander("Settings", expanded=not present):
-    c = st.columns(2)
-    state.log_slider("l2_weight", container=c[0])
-    state.log_slider("lr", container=c[0])
-    state.slider("iterations", container=c[1])
-    state.slider("jitter", container=c[1])
-    state.slider("blur_every", container=c[0])
-    state.slider("blur_sigma", step=0.05, container=c[1], disabled=state.get("blur_every") == 0)
-    state.radio("objective", container=c[0], horizontal=True)
-    state.radio("init", container=c[1], horizontal=True)
-    state.number("seed", container=c[0], step=1)
+    classvis_params.draw_settings(state, st.columns(2))
 chart_slot = right.empty()
 results_slot = st.empty()  # the finished run's scrubber and downloads; empty while a run is going
 state.sync(sidebar_state())

@@ -49,3 +49,23 @@ def mark_custom(state: UrlState, custom: str = "custom") -> None:
 def settings_values(state: UrlState) -> dict:
     """The ``ClassVisSettings`` fields as the URL state holds them."""
     return {field: state.get(param) for param, field in FIELDS.items()}
+
+
+def draw_settings(state: UrlState, columns) -> None:
+    """The settings' widgets, dealt over ``columns`` in turn (the same on every page that runs one).
+
+    The blur σ is disabled while blur_every is 0 (no blur: σ has no effect).
+    """
+    draws = [
+        lambda c: state.log_slider("l2_weight", container=c),
+        lambda c: state.slider("iterations", container=c),
+        lambda c: state.log_slider("lr", container=c),
+        lambda c: state.slider("jitter", container=c),
+        lambda c: state.slider("blur_every", container=c),
+        lambda c: state.slider("blur_sigma", step=0.05, container=c, disabled=state.get("blur_every") == 0),
+        lambda c: state.radio("objective", container=c, horizontal=True),
+        lambda c: state.radio("init", container=c, horizontal=True),
+        lambda c: state.number("seed", container=c, step=1),
+    ]
+    for i, draw in enumerate(draws):
+        draw(columns[i % len(columns)])
