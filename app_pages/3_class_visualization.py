@@ -73,13 +73,13 @@ DISPLAY = 448  # upscaled with nearest neighbours, then shown at the column's wi
 def draw(run: live.LiveRun) -> None:
     step = run.steps[-1] if run.steps else 0
     image_slot.image(jpeg_bytes(upscale(_pil(run.pictures[-1]), DISPLAY)),
-                     caption=f"step {step}: {target}: {names[target]}", width="stretch")
+                     caption=f"step {step}", width="stretch")
     chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}), key=f"cv_chart_live_{run.drawn}")
     s, p = run.history[-1]
     if present:
         status_slot.markdown(f"## {names[target].split(',')[0]}  \nP = {p:.1%}")
     else:
-        status_slot.caption(f"running: S_c {s:.2f}, P {p:.1%} - {net.label}")
+        status_slot.caption(f"running: {target}: {names[target]}, S_c {s:.2f}, P {p:.1%} - {net.label}")
 
 
 def _pil(arr):
@@ -134,8 +134,7 @@ steps = run.steps
 pick = results.select_slider("Scrub through the saved frames (step)", options=steps, value=steps[-1],
                              key=f"{PREFIX}.scrub.{run.serial}") if len(steps) > 1 else steps[0]  # each run starts at its end
 i = steps.index(pick)
-image_slot.image(upscale(_pil(run.pictures[i]), DISPLAY), caption=f"step {pick}: {shown_target}: {names[shown_target]}",
-                 width="stretch")
+image_slot.image(upscale(_pil(run.pictures[i]), DISPLAY), caption=f"step {pick}", width="stretch")
 chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}, marker_step=pick), key="cv_chart_after")
 res = run.result
 what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)

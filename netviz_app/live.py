@@ -34,6 +34,9 @@ from typing import Any, Callable, Iterable
 
 import streamlit as st
 
+from .params import spec
+from .state import Param
+
 RUNNING, DONE, STOPPED, FAILED = "running", "done", "stopped", "failed"
 #: How long a new script run waits for the loop it replaces to stop (it looks after every optimiser step).
 SUPERSEDE_TIMEOUT_S = 60.0
@@ -91,14 +94,10 @@ def buttons(prefix: str, container=st, start_label: str = "Start", disabled: boo
     start = c1.button(start_label, key=_key(prefix, "start"), type="primary", disabled=disabled, width="stretch")
     stop = c2.button("Stop", key=_key(prefix, "stop"), width="stretch")
     if state is not None:
-        from .state import Param
-
         if "live" not in state.params:
             state.declare(Param("live", "bool", False))
         state.toggle("live", container=container)
     else:
-        from .params import spec
-
         container.toggle(spec("live").text, key=f"{prefix}.live", help=spec("live").help, persist_state="session")
     return start, stop
 
