@@ -15,10 +15,8 @@ import streamlit as st
 
 # Presentation mode (present=1 in the URL) opens with the sidebar closed; the sidebar's toggle keeps it.
 _present = str(st.query_params.get("present", "")).lower() in ("1", "true", "yes", "on")
-# An About entry makes the "minimal" toolbar show its menu, which then offers the light/dark switch.
 st.set_page_config(page_title="NetViz", page_icon=":eye:", layout="wide",
-                   initial_sidebar_state="collapsed" if _present else "expanded",
-                   menu_items={"About": "NetViz: what a pretrained image classifier sees."})
+                   initial_sidebar_state="collapsed" if _present else "expanded")
 st.sidebar.title("NetViz")
 st.sidebar.caption("What a pretrained image classifier sees.")
 

@@ -269,15 +269,14 @@ def test_nothing_overlaps_overflows_or_is_cut(server, browser, name, size):
     pg.context.close()
 
 
-def test_the_menu_switches_between_light_and_dark(server, browser):
-    pg = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme="dark").new_page()
+@pytest.mark.parametrize("scheme, background", [("light", "rgb(255, 255, 255)"), ("dark", "rgb(14, 17, 23)")])
+def test_the_theme_follows_the_light_or_dark_preference(server, browser, scheme, background):
+    pg = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme=scheme).new_page()
     pg.set_default_timeout(SLOW_MS)
     pg.goto(f"{server}/class_visualization")
     pg.locator('[data-testid="stMain"] [data-testid="stWidgetLabel"]').first.wait_for()
     wait_idle(pg)
-    background = 'getComputedStyle(document.querySelector(\'[data-testid="stApp"]\')).backgroundColor'
-    assert pg.evaluate(background) == "rgb(14, 17, 23)"  # the dark theme
-    pg.locator('[data-testid="stMainMenu"]').click()
-    pg.get_by_text("Light", exact=True).click()
-    pg.wait_for_function(f"() => {background} === 'rgb(255, 255, 255)'", timeout=30_000)
+    color = pg.evaluate("getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor")
+    assert color == background
+    pg.screenshot(path=str(SHOTS / f"netviz-stage-theme-{scheme}.png"))
     pg.context.close()
