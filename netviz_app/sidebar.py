@@ -14,11 +14,12 @@ from typing import Any
 
 import streamlit as st
 
-from netviz_core.errors import NetVizError
+from netviz_core.errors import HubUnreachableError, NetVizError
 from netviz_core.models import BUNDLED_MODELS, DEFAULT_MODEL
 
 from . import models
 from .media import digest
+from .params import spec
 from .state import Param, UrlState
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -61,6 +62,14 @@ def _load(name: str, weights: str | None):
         raise NetVizError(failures[key])
     try:
         return models.cached_model(name, weights), key
+    except HubUnreachableError:
+        # The core's message names the CLI's flags; here the way out is in the sidebar.
+        src = spec("src").choices
+        failures[key] = (f"Cannot get pretrained weights for {name!r}: the Hugging Face hub is not reachable "
+                         f"from this machine and the weights are not in its cache. Under **Weights**, choose "
+                         f"**{src['bundled']}**, **{src['file']}** (a local .safetensors file) or "
+                         f"**{src['random']}**.")
+        raise NetVizError(failures[key]) from None
     except NetVizError as exc:
         failures[key] = str(exc)
         raise

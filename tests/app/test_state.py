@@ -65,6 +65,8 @@ def detour_hub(at) -> set:
     at.radio(key="sidebar.src").set_value("hub").run(timeout=TIMEOUT)
     assert_ok(at)
     assert at.sidebar.error, "the hub model must fail offline (HF_HUB_OFFLINE)"
+    message = at.sidebar.error[0].value
+    assert "Bundled (offline)" in message and "--weights" not in message, message  # the sidebar's words
     away = set(keyed_widgets(at, ("",)))
     at.radio(key="sidebar.src").set_value("bundled").run(timeout=TIMEOUT)
     return away
