@@ -186,10 +186,11 @@ def detour_upload(pg) -> None:
 
 
 def detour_hub(pg) -> None:
-    sidebar(pg).get_by_text("Any timm name (hub)").click()
+    weights = sidebar(pg).get_by_role("radiogroup", name="Weights")
+    weights.get_by_text("Any timm name (hub)").click()
     sidebar(pg).locator('[data-testid="stAlert"]').first.wait_for()  # fails offline
     wait_idle(pg)
-    sidebar(pg).get_by_text("Bundled (offline)").click()
+    weights.get_by_text("Bundled (offline)").click()
 
 
 @pytest.mark.parametrize("detour", [detour_upload, detour_hub], ids=["upload", "hub"])
