@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="NetViz", page_icon=":eye:", layout="wide", initial_sidebar_state="expanded")
+# Presentation mode (present=1 in the URL) opens with the sidebar closed; the sidebar's toggle keeps it.
+_present = str(st.query_params.get("present", "")).lower() in ("1", "true", "yes", "on")
+st.set_page_config(page_title="NetViz", page_icon=":eye:", layout="wide",
+                   initial_sidebar_state="collapsed" if _present else "expanded")
 st.sidebar.title("NetViz")
 st.sidebar.caption("What a pretrained image classifier sees.")
 

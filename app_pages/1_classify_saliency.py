@@ -7,23 +7,12 @@ import streamlit as st
 
 from netviz_app import sidebar
 from netviz_app.media import npy_bytes, png_bytes
+from netviz_app.params import spec
 from netviz_app.state import Param, UrlState, sidebar_state
 from netviz_core.classify import classify
 from netviz_core.errors import NetVizError
 
-METHOD_TITLES = {
-    "vanilla": "Vanilla gradient",
-    "smoothgrad": "SmoothGrad",
-    "guided": "Guided backprop",
-    "deconvnet": "DeconvNet",
-    "cam": "CAM",
-    "gradcam": "Grad-CAM",
-    "gradcampp": "Grad-CAM++",
-    "layercam": "Layer-CAM",
-    "scorecam": "Score-CAM",
-    "integrated_gradients": "Integrated Gradients",
-    "occlusion": "Occlusion",
-}
+METHOD_TITLES = spec("methods").choices
 #: Tens of forward passes per map: chosen by hand, not shown by default.
 SLOW_METHODS = ("scorecam", "integrated_gradients", "occlusion")
 
@@ -38,13 +27,14 @@ from netviz_core.saliency import METHODS  # noqa: E402  (after the early exit: s
 
 methods = tuple(METHODS)
 state = UrlState("cls").declare(
-    Param("cls", "int", -1, lo=-1, hi=net.num_classes - 1),
+    Param("target", "int", -1, lo=-1, hi=net.num_classes - 1, aliases=("cls",)),
     Param("methods", "multi", [m for m in methods if m not in SLOW_METHODS], choices=methods, max_items=len(methods)),
     Param("opacity", "float", 0.5, lo=0.0, hi=1.0),
     Param("box", "bool", True),
-    Param("thr", "float", 0.3, lo=0.05, hi=0.95),
-    Param("sg_n", "int", 8, lo=1, hi=50),
+    Param("box_threshold", "float", 0.3, lo=0.05, hi=0.95, aliases=("thr",)),
+    Param("smoothgrad_samples", "int", 8, lo=1, hi=50, aliases=("sg_n",)),
 )
+state.follow("target", ctx.image_key)  # a class picked for one image does not stick to the next
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -72,6 +62,8 @@ left, right = st.columns([1, 2])
 with left:
     st.image(ctx.image, caption=ctx.image_name, width="stretch")
 with right:
+    if sidebar.presenting():  # presentation mode: the prediction in large type
+        st.markdown(f"# {result.names[0].split(',')[0]}  \n## P = {result.probabilities[0]:.1%}")
     st.subheader("Top 5")
     st.caption(net.label)
     st.dataframe(
@@ -86,19 +78,21 @@ with right:
     )
 
 st.subheader("Saliency")
-c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+# One row that wraps on a narrow screen (fixed widths, no cut labels); the methods below it.
+row = st.container(horizontal=True, gap="medium")
 names = net.class_names
 # The URL holds the class index (-1: the top-1 class); the selectbox lists every class and is searchable.
-c1.selectbox("Class (type to search)", [-1, *range(net.num_classes)], key=state.key("cls"),
-             format_func=lambda i: f"top-1: {result.indices[0]}: {result.names[0]}" if i == -1 else f"{i}: {names[i]}")
-opacity = state.slider("opacity", "Overlay opacity", step=0.05, container=c2)
-show_box = state.toggle("box", "Localisation box", container=c3)
-thr = state.slider("thr", "Box threshold", step=0.05, container=c3, disabled=not show_box)
-sg_n = state.slider("sg_n", "SmoothGrad samples", container=c4)
-chosen = state.multiselect("methods", "Methods", format_func=METHOD_TITLES.get)
+# The -1 entry's label does not name a class: the browser keeps a selectbox's label across
+# reruns, and a label naming the last image's class went stale when the image changed.
+state.class_select("target", names, container=row, top1="top-1 (the model's prediction)", width=320)
+opacity = state.slider("opacity", step=0.05, container=row, width=200)
+show_box = state.toggle("box", container=row, width="content")
+thr = state.slider("box_threshold", step=0.05, container=row, disabled=not show_box, width=200)
+chosen = state.multiselect("methods")
+sg_n = state.slider("smoothgrad_samples", container=row, disabled="smoothgrad" not in chosen, width=200)
 state.sync(sidebar_state())
 
-target = result.indices[0] if state.get("cls") == -1 else int(state.get("cls"))
+target = result.indices[0] if state.get("target") == -1 else int(state.get("target"))
 st.caption(f"Saliency for class **{target}: {names[target]}** - {net.label}")
 
 from netviz_core.saliency import localize, overlay  # noqa: E402

@@ -22,40 +22,39 @@ if ctx.net is None or ctx.image is None:
     st.stop()
 net = ctx.net
 PREFIX = "fool"
-MODES = {"normalized": "normalised step (lr)", "linf": "L∞-bounded (ε)"}
 
 state = UrlState(PREFIX).declare(
     Param("target", "int", 6 if net.num_classes > 6 else 0, lo=0, hi=net.num_classes - 1),
-    Param("mode", "choice", "normalized", choices=tuple(MODES)),
+    Param("mode", "choice", "normalized", choices=("normalized", "linf")),
     Param("lr", "float", DEFAULT_LR, lo=0.05, hi=10.0),
-    Param("eps", "float", 8.0, lo=1.0, hi=64.0),
-    Param("step", "float", 1.0, lo=0.25, hi=16.0),
-    Param("iters", "int", DEFAULT_ITERATIONS, lo=1, hi=500),
+    Param("linf", "float", 8.0, lo=1.0, hi=64.0, aliases=("eps",)),
+    Param("step_size", "float", 1.0, lo=0.25, hi=16.0, aliases=("step",)),
+    Param("iterations", "int", DEFAULT_ITERATIONS, lo=1, hi=500, aliases=("iters",)),
     Param("magnify", "float", DEFAULT_MAGNIFY, lo=1.0, hi=50.0),
 )
 names = net.class_names
 top = st.columns([3, 2])
-top[0].selectbox("Target class (type to search)", list(range(net.num_classes)), key=state.key("target"),
-                 format_func=lambda i: f"{i}: {names[i]}")
-start, stop = live.buttons(PREFIX, container=top[1], start_label="Fool it")
+state.class_select("target", names, container=top[0])
+start, stop = live.buttons(PREFIX, container=top[1], start_label="Fool it", state=state)
 c = st.columns(4)
-mode = state.radio("mode", "Method", container=c[0], format_func=MODES.get)
+mode = state.radio("mode", container=c[0])
 if mode == "normalized":
-    state.slider("lr", "Learning rate (step length)", step=0.05, container=c[1])
+    state.slider("lr", step=0.05, container=c[1])
 else:
-    state.slider("eps", "ε (0-255 pixel units)", step=0.5, container=c[1])
-    state.slider("step", "Sign step (0-255 units)", step=0.25, container=c[1])
-state.slider("iters", "Max iterations", container=c[2])
-state.slider("magnify", "Magnify the difference ×", step=1.0, container=c[3])
+    state.slider("linf", step=0.5, container=c[1])
+    state.slider("step_size", step=0.25, container=c[1])
+state.slider("iterations", container=c[2])
+state.slider("magnify", step=1.0, container=c[3])
 state.sync(sidebar_state())
 
 target = int(state.get("target"))
-iters = int(state.get("iters"))
-try:
+iterations = int(state.get("iterations"))
+try:  # only what the chosen method uses: a hidden setting cannot start a run
     if mode == "linf":
-        settings = FoolingSettings(iterations=iters, linf=float(state.get("eps")), step_size=float(state.get("step")))
+        settings = FoolingSettings(iterations=iterations, linf=float(state.get("linf")),
+                                   step_size=float(state.get("step_size")))
     else:
-        settings = FoolingSettings(iterations=iters, lr=float(state.get("lr")))
+        settings = FoolingSettings(iterations=iterations, lr=float(state.get("lr")))
 except NetVizError as exc:
     st.error(str(exc))
     st.stop()
@@ -64,7 +63,7 @@ config = (ctx.model_key, ctx.image_key, target, settings.to_json())
 st.caption(f"Target **{target}: {names[target]}** - {net.label}")
 cols = st.columns(3)
 original_slot, fooled_slot, diff_slot = (col.empty() for col in cols)
-progress_slot, chart_slot = st.empty(), st.empty()
+progress_slot, status_slot, results_slot = st.empty(), st.empty(), st.empty()
 original_slot.image(to_uint8(net, preprocess(net, ctx.image))[0], caption="original (model input)", width="stretch")
 
 
@@ -72,12 +71,11 @@ def draw(run: live.LiveRun) -> None:
     frame = run.last
     p = run.history[-1]
     fooled_slot.image(jpeg_bytes(run.pictures[-1]), caption=f"step {frame.step} ({frame.phase})", width="stretch")
-    progress_slot.progress(min(1.0, (frame.step + 1) / (iters + 1)),
-                           text=f"step {frame.step}/{iters} ({frame.phase}): P({names[target].split(',')[0]}) = {p:.1%}")
+    status_slot.caption(f"running ({frame.phase}): P({names[target].split(',')[0]}) = {p:.1%}")
 
 
 if live.decide(PREFIX, config, start, stop):
-    run = live.begin(PREFIX, config)
+    run = live.begin(PREFIX, config, total=iterations)
 
     def record(run: live.LiveRun, frame) -> None:
         run.history.append(float(frame.probabilities[0]))
@@ -88,7 +86,7 @@ if live.decide(PREFIX, config, start, stop):
     except NetVizError as exc:
         st.error(str(exc))
         st.stop()
-    live.drive(run, frames, record, draw, max_fps=8, on_error=NetVizError)
+    live.drive(run, frames, record, draw, max_fps=8, on_error=NetVizError, progress_slot=progress_slot)
 
 run = live.current(PREFIX)
 if run is None:
@@ -108,22 +106,32 @@ res = run.result
 if res.magnify != float(state.get("magnify")):  # only the picture of the difference changes: no new run
     res = run.result = fooling_results(net, run.last, magnify=float(state.get("magnify")))[0]
 
-fooled_slot.image(res.fooling_picture, caption=f"fooled: predicted {res.predicted_class}: {res.predicted_name}",
+run_target = run.config[2]  # the run's own target and image: the selectors may have moved on
+if run.config[1] != ctx.image_key:
+    original_slot.info("The run below was made from another image: press **Fool it** for this one.")
+fooled = "fooled" if res.success else "not fooled"
+fooled_slot.image(res.fooling_picture, caption=f"{fooled}: predicted {res.predicted_class}: {res.predicted_name}",
                   width="stretch")
 diff_slot.image(res.difference_picture, caption=f"difference ×{res.magnify:g} (grey = no change)", width="stretch")
+live.progress(run, progress_slot)
 what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
-verdict = "fools the model" if res.success else "does not fool the model (yet)"
-progress_slot.caption(f"{what}: the 8-bit image {verdict} - {net.label}")
-m = st.columns(5)
-m[0].metric("Iterations", res.iterations, help=f"{res.quantized_steps} of them on the 8-bit grid")
-m[1].metric(f"P(target) {names[target].split(',')[0]}", f"{res.target_probability_after:.1%}",
-            f"{(res.target_probability_after - res.target_probability_before) * 100:+.1f} pts")
-m[2].metric(f"P(original) {res.original_name.split(',')[0]}", f"{res.original_probability_after:.1%}",
-            f"{(res.original_probability_after - res.original_probability_before) * 100:+.1f} pts")
-m[3].metric("L2 of the change", f"{res.l2:.1f}", help="0-255 pixel units")
-m[4].metric("L∞ of the change", f"{res.linf:.0f}", help="0-255 pixel units")
+verdict = "fools the model" if res.success else "does not fool the model"
+status_slot.caption(f"{what}: the 8-bit image {verdict} - {net.label}")
+results = results_slot.container()
+if live.stale(run, config):
+    results.warning("Made with other settings than those above: press **Fool it** to run them.")
+m = results.container(horizontal=True, gap="large")  # wraps on a narrow screen instead of cutting the labels
+m.metric("Iterations", res.iterations, help=f"{res.quantized_steps} of them on the 8-bit grid", width="content")
+m.metric(f"P(target) {names[run_target].split(',')[0]}", f"{res.target_probability_after:.1%}",
+         f"{(res.target_probability_after - res.target_probability_before) * 100:+.1f} pts", width="content")
+m.metric(f"P(original) {res.original_name.split(',')[0]}", f"{res.original_probability_after:.1%}",
+         f"{(res.original_probability_after - res.original_probability_before) * 100:+.1f} pts", width="content")
+m.metric("L2 of the change", f"{res.l2:.1f}", help="0-255 pixel units", width="content")
+m.metric("L∞ of the change", f"{res.linf:.0f}", help="0-255 pixel units", width="content")
 if len(run.history) > 1:
-    chart_slot.plotly_chart(score_curve({"P(target)": run.history}, title="target probability", y_title="P"),
-                            key="fool_chart")
-st.download_button("PNG (the fooling image: still fools when reloaded)", png_bytes(res.fooling_picture),
-                   file_name=f"fooling_{target}.png", mime="image/png", on_click="ignore", key="fool.dl_png")
+    results.plotly_chart(score_curve({"P(target)": run.history}, title="target probability", y_title="P"),
+                         key="fool_chart")
+label = ("PNG (the fooling image: still fools when reloaded)" if res.success
+         else "PNG (the last image: it does not fool the model)")
+results.download_button(label, png_bytes(res.fooling_picture), file_name=f"fooling_{run_target}.png",
+                        mime="image/png", on_click="ignore", key="fool.dl_png")

@@ -13,7 +13,7 @@ from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 
 st.title("Class Visualization")
-st.caption("I* = argmax_I S_c(I) - λ‖I‖² - w·TV(I), I = decode(p)  (Simonyan et al.; CS231n; "
+st.caption("I* = argmax_I S_c(I) - λ‖I‖² - λ1·TV(I), I = decode(p)  (Simonyan et al.; CS231n; "
            "Lucid's Fourier parametrization and transforms; MACO).")
 ctx = sidebar.context()
 if ctx.net is None:
@@ -24,7 +24,7 @@ PREFIX = "cv"
 CUSTOM = "custom"
 
 state = UrlState(PREFIX).declare(
-    Param("cls", "int", 76 if net.num_classes > 76 else 0, lo=0, hi=net.num_classes - 1),
+    Param("target", "int", 76 if net.num_classes > 76 else 0, lo=0, hi=net.num_classes - 1, aliases=("cls",)),
     Param("preset", "choice", DEFAULT_PRESET, choices=(*PRESETS, CUSTOM)),
     *classvis_params.settings_params(max_iterations=500, preset=DEFAULT_PRESET),
 )
@@ -36,58 +36,41 @@ def apply_preset() -> None:
 
 names = net.class_names
 top = st.columns([3, 2, 2])
-top[0].selectbox("Class (type to search)", list(range(net.num_classes)), key=state.key("cls"),
-                 format_func=lambda i: f"{i}: {names[i]}")
-state.selectbox("preset", "Paper preset", container=top[1], on_change=apply_preset,
-                help="lucid: Fourier parametrization, transforms, Adam; maco: fixed photo spectrum, phase "
-                "optimised, random crops; cs231n: the assignment's settings; simonyan: L2 only, from the mean image.")
-start, stop = live.buttons(PREFIX, container=top[2])
+state.class_select("target", names, container=top[0])
+classvis_params.mark_custom(state, CUSTOM)
+state.selectbox("preset", container=top[1], on_change=apply_preset)
+start, stop = live.buttons(PREFIX, container=top[2], state=state)
 
-with st.expander("Settings", expanded=True):
-    c = st.columns(4)
-    state.log_slider("lam", "λ (L2 weight, log scale)", container=c[0])
-    state.log_slider("lr", "Learning rate (log scale)", container=c[0])
-    state.log_slider("tv_weight", "TV weight (log scale, 0 = off)", container=c[0])
-    state.slider("iters", "Iterations", container=c[1])
-    state.slider("jitter", "Jitter (pixels)", container=c[1])
-    state.selectbox("parametrization", "Parametrization", container=c[1],
-                    help="pixel: the image itself; fourier: a 1/f-scaled spectrum (Lucid); "
-                    "maco: the phase of a fixed natural spectrum (Fel et al.)")
-    pixels = state.get("parametrization") == "pixel"
-    state.slider("blur_every", "Blur every (steps, 0 = never)", container=c[2], disabled=not pixels,
-                 help=None if pixels else "Blur acts on pixels; the spectral parametrizations are smooth already.")
-    state.slider("blur_sigma", "Blur σ (pixels)", step=0.05, container=c[2], disabled=not pixels)
-    state.selectbox("optimizer", "Optimizer", container=c[2])
-    state.toggle("transforms", "Random transforms on the input", container=c[2],
-                 help="Lucid's pad, jitter, scale and rotation (maco: random crops and noise); "
-                 "the stored image is never transformed")
-    state.radio("objective", "Objective", container=c[3], horizontal=True,
-                format_func={"logit": "score S_c", "posterior": "log P_c"}.get)
-    state.radio("init", "Start", container=c[3], horizontal=True, format_func={"noise": "noise", "mean": "mean image"}.get)
-    state.number("seed", "Seed", container=c[3], step=1)
+# The evolving image on the left, the settings beside it: with the settings open the image's top
+# stays above the fold (1024x768 and up); picture sizes follow the column width.
+present = sidebar.presenting()  # presentation mode: a larger picture, big class name, settings folded away
+left, right = st.columns([2, 1] if present else [1, 1])
+if present:  # the class name and probability in large type above the picture
+    status_slot, image_slot, progress_slot = left.empty(), left.empty(), left.empty()
+else:
+    image_slot, progress_slot, status_slot = left.empty(), left.empty(), left.empty()
+with right.expander("Settings", expanded=not present):
+    classvis_params.draw_settings(state, st.columns(2))
+chart_slot = right.empty()
+results_slot = st.empty()  # the finished run's scrubber and downloads; empty while a run is going
 state.sync(sidebar_state())
 
 values = classvis_params.settings_values(state)
 preset = state.get("preset")
-if preset in PRESETS and any(PRESETS[preset][f] != v for f, v in values.items()):
-    preset = None  # the sliders moved away from the preset: record the values only
 try:
     settings = settings_for(None, seed=int(state.get("seed")), **values)
 except NetVizError as exc:
     st.error(str(exc))
     st.stop()
-if preset in PRESETS:
+if preset in PRESETS:  # mark_custom made it "custom" if the settings left the preset
     from dataclasses import replace
 
     settings = replace(settings, preset=preset)
-target = int(state.get("cls"))
+target = int(state.get("target"))
 config = (ctx.model_key, target, settings.to_json())
+view = classvis_view.LiveView(image_slot, chart_slot, status_slot, settings.iterations, key=PREFIX,
+                              headline=names[target].split(",")[0] if present else None)
 
-st.caption(f"**{target}: {names[target]}** - {net.label}")
-left, right = st.columns([1, 1])
-image_slot, chart_slot = left.empty(), right.empty()
-status_slot = st.empty()
-view = classvis_view.LiveView(image_slot, chart_slot, status_slot, settings.iterations, key=PREFIX)
 
 if live.decide(PREFIX, config, start, stop):
     try:
@@ -95,14 +78,14 @@ if live.decide(PREFIX, config, start, stop):
     except NetVizError as exc:
         st.error(str(exc))
         st.stop()
-    run = live.begin(PREFIX, config, job)
+    run = live.begin(PREFIX, config, job, total=settings.iterations)
     live.drive(run, job.frames(), classvis_view.recorder(net, settings.iterations), view.draw, max_fps=8,
-               on_error=NetVizError)
+               on_error=NetVizError, progress_slot=progress_slot)
 
 run = live.current(PREFIX)
 if run is None:
     image_slot.info("Press **Start**: the image evolves here while the optimiser runs. "
-                    "Changing a setting during a run restarts it; Stop keeps the frames so far.")
+                    "With **Live** on, changing a setting restarts the run; Stop keeps the frames so far.")
     st.stop()
 if run.error:
     st.error(run.error)
@@ -119,9 +102,14 @@ if run.result is None and run.job is not None and run.job.last is not None:
         st.error(str(exc))
 
 # After the run: a scrubber over the saved frames, the score curve, downloads.
+live.progress(run, progress_slot)
+shown_target = run.config[1]  # the class of the run shown (the selector may have moved on)
+results = results_slot.container()
+if live.stale(run, config):
+    results.warning("Made with other settings than those above: press **Start** to run them.")
 steps = run.steps
-pick = st.select_slider("Scrub through the saved frames (step)", options=steps, value=steps[-1],
-                        key=f"{PREFIX}.scrub.{run.serial}") if len(steps) > 1 else steps[0]  # each run starts at its end
+pick = results.select_slider("Scrub through the saved frames (step)", options=steps, value=steps[-1],
+                             key=f"{PREFIX}.scrub.{run.serial}") if len(steps) > 1 else steps[0]  # each run starts at its end
 i = steps.index(pick)
 classvis_view.show(image_slot, run.pictures[i], caption=f"step {pick}")
 chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}, marker_step=pick), key="cv_chart_after")
@@ -129,19 +117,24 @@ res = run.result
 what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
 if res is not None:
     pred = res.predictions[0]
-    status_slot.caption(
-        f"{what} after {res.steps} steps in {res.elapsed_s:.1f} s - S_c {res.scores[0]:.2f}, "
-        f"P {res.probabilities[0]:.1%} (as 8-bit PNG {res.probabilities_8bit[0]:.1%}), "
-        f"predicted {pred}: {names[pred]} - {res.model_label}"
-    )
-    d = st.columns(3)
-    d[0].download_button("PNG (final image)", png_bytes(res.images[0]), file_name=f"classvis_{target}.png",
-                         mime="image/png", on_click="ignore", key="cv.dl_png")
-    d[1].download_button("GIF (evolution)", res.gif_bytes(0), file_name=f"classvis_{target}.gif", mime="image/gif",
-                         on_click="ignore", key="cv.dl_gif")
-    d[2].download_button("PNG (this frame)", png_bytes(run.pictures[i]), file_name=f"classvis_{target}_step{pick}.png",
-                         mime="image/png", on_click="ignore", key="cv.dl_frame")
+    summary = (f"{what} after {res.steps} steps in {res.elapsed_s:.1f} s - S_c {res.scores[0]:.2f}, "
+               f"P {res.probabilities[0]:.1%} (as 8-bit PNG {res.probabilities_8bit[0]:.1%}), "
+               f"predicted {pred}: {names[pred]} - {res.model_label}")
+    if present:
+        status_slot.markdown(f"## {names[shown_target].split(',')[0]}  \nP = {res.probabilities_8bit[0]:.1%} "
+                             f"(saved 8-bit image)")
+        results.caption(summary)
+    else:
+        status_slot.caption(summary)
+    d = results.columns(3)
+    d[0].download_button("PNG (final image)", png_bytes(res.images[0]), file_name=f"classvis_{shown_target}.png",
+                         mime="image/png", on_click="ignore", key="cv.dl_png", width="stretch")
+    d[1].download_button("GIF (evolution)", res.gif_bytes(0), file_name=f"classvis_{shown_target}.gif",
+                         mime="image/gif", on_click="ignore", key="cv.dl_gif", width="stretch")
+    d[2].download_button("PNG (this frame)", png_bytes(run.pictures[i]),
+                         file_name=f"classvis_{shown_target}_step{pick}.png", mime="image/png", on_click="ignore",
+                         key="cv.dl_frame", width="stretch")
 else:
     status_slot.caption(f"{what} after {len(run.history) - 1} steps")
-    st.download_button("GIF (evolution)", gif_bytes(run.pictures), file_name=f"classvis_{target}.gif",
-                       mime="image/gif", on_click="ignore", key="cv.dl_gif")
+    results.download_button("GIF (evolution)", gif_bytes(run.pictures), file_name=f"classvis_{shown_target}.gif",
+                            mime="image/gif", on_click="ignore", key="cv.dl_gif")

@@ -7,7 +7,7 @@ import streamlit as st
 from netviz_app import live, sidebar
 from netviz_app.charts import score_curve
 from netviz_app.media import gif_bytes, jpeg_bytes, png_bytes
-from netviz_app.state import Param, UrlState, sidebar_state
+from netviz_app.state import Param, UrlState, log_steps, sidebar_state
 from netviz_core.classvis import upscale
 from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
@@ -24,72 +24,81 @@ if ctx.net is None:
 net = ctx.net
 PREFIX = "ci"
 D = ImpressionSettings()
-MODES = {"sci": "Class impression (SCI vs baseline)", "negative": "Negative image (two classes fused)"}
 n_cls = net.num_classes
 
 state = UrlState(PREFIX).declare(
-    Param("mode", "choice", "sci", choices=tuple(MODES)),
-    Param("cls", "int", 130 if n_cls > 130 else 0, lo=0, hi=n_cls - 1),
+    Param("make", "choice", "sci", choices=("sci", "negative"), aliases=("mode",)),
+    Param("target", "int", 130 if n_cls > 130 else 0, lo=0, hi=n_cls - 1, aliases=("cls",)),
     Param("baseline", "bool", True),
-    Param("iters", "int", D.max_iter, lo=1, hi=1000),
+    Param("iterations", "int", D.max_iter, lo=1, hi=1000, aliases=("iters",)),
     Param("lr", "float", D.lr, lo=0.01, hi=1.0),
     Param("seed", "int", D.seed, lo=0, hi=2**31 - 1),
     Param("tv", "bool", D.tv),
-    Param("lambda1", "float", D.lambda1, lo=0.0, hi=2.0),
+    # log-spaced steps that contain the default (0.02): a linear 0.05 grid could not return to it
+    Param("tv_weight", "logfloat", D.lambda1, choices=(*log_steps(-3, 0), 2.0), aliases=("lambda1",)),
     Param("tv_every", "int", D.tv_every, lo=1, hi=10),
-    Param("sal", "bool", D.saliency_lr),
+    Param("saliency_lr", "bool", D.saliency_lr, aliases=("sal",)),
     Param("c2", "float", D.c2, lo=0.5, hi=16.0),
     Param("t_switch", "int", D.t_switch, lo=1, hi=1000),
     Param("grad_cum0", "float", D.grad_cum0, lo=0.01, hi=1.0),
-    Param("single", "bool", D.single_object),
+    Param("single_object", "bool", D.single_object, aliases=("single",)),
     Param("select_radius", "float", D.select_radius, lo=5.0, hi=100.0),
-    Param("preci", "int", D.preci_iterations, lo=0, hi=50),
+    Param("preci_iterations", "int", D.preci_iterations, lo=0, hi=50, aliases=("preci",)),
     Param("first", "int", 130 if n_cls > 130 else 0, lo=0, hi=n_cls - 1),
     Param("second", "int", 1 if n_cls > 1 else 0, lo=0, hi=n_cls - 1),
-    Param("iters1", "int", 60, lo=1, hi=500),
-    Param("iters2", "int", 60, lo=1, hi=500),
+    Param("first_iterations", "int", 60, lo=1, hi=500, aliases=("iters1",)),
+    Param("second_iterations", "int", 60, lo=1, hi=500, aliases=("iters2",)),
 )
 names = net.class_names
-fmt = lambda i: f"{i}: {names[i]}"  # noqa: E731
 top = st.columns([3, 2])
-mode = state.radio("mode", "What to make", container=top[0], format_func=MODES.get, horizontal=True)
-start, stop = live.buttons(PREFIX, container=top[1])
+mode = state.radio("make", container=top[0], horizontal=True)
+start, stop = live.buttons(PREFIX, container=top[1], state=state)
 
+# Rows that wrap on a narrow screen: fixed widths, so that no label is cut.
+row = st.container(horizontal=True, gap="medium")
 if mode == "sci":
-    c = st.columns([3, 1, 1, 1])
-    c[0].selectbox("Class (type to search)", list(range(n_cls)), key=state.key("cls"), format_func=fmt)
-    state.toggle("baseline", "Plain baseline beside it", container=c[1])
-    state.slider("iters", "Iterations", container=c[2])
-    state.number("seed", "Seed", container=c[3], step=1)
+    state.class_select("target", names, container=row, width=320)
+    state.toggle("baseline", container=row, width="content")
+    state.slider("iterations", container=row, width=220)
+    state.number("seed", container=row, step=1, width=160)
 else:
-    c = st.columns([3, 3, 1, 1])
-    c[0].selectbox("First class (grown left)", list(range(n_cls)), key=state.key("first"), format_func=fmt)
-    c[1].selectbox("Second class (grown right)", list(range(n_cls)), key=state.key("second"), format_func=fmt)
-    state.slider("iters1", "Iterations, first", container=c[2])
-    state.slider("iters2", "Iterations, second", container=c[3])
+    state.class_select("first", names, container=row, width=320)
+    state.class_select("second", names, container=row, width=320)
+    state.slider("first_iterations", container=row, width=220)
+    state.slider("second_iterations", container=row, width=220)
 
 with st.expander("SCI controls", expanded=mode == "sci"):
-    c = st.columns(4)
-    state.toggle("tv", "TV regulariser (eq. 1)", container=c[0])
-    state.slider("lambda1", "TV weight λ1", step=0.05, container=c[0])
-    state.slider("tv_every", "TV every k steps", container=c[0])
-    state.toggle("sal", "Saliency-driven learning rate (eqs. 2-4)", container=c[1])
-    state.slider("lr", "Uniform learning rate", step=0.01, container=c[1])
-    state.toggle("single", "Single object (sec. 3.3)", container=c[2])
-    state.slider("select_radius", "Selection radius r (eq. 5)", step=1.0, container=c[2])
-    state.slider("preci", "Pre-CI iterations", container=c[2])
-    state.slider("c2", "C2", step=0.5, container=c[3])
-    state.slider("t_switch", "t (switch iteration)", container=c[3])
-    state.slider("grad_cum0", "grad_cum₀", step=0.01, container=c[3])
+    groups = st.container(horizontal=True, gap="large")
+    # A control without effect under the current switches is disabled (and left out of the run's settings).
+    g = groups.container(width=300)
+    tv_on = state.toggle("tv", container=g)
+    state.log_slider("tv_weight", container=g, disabled=not tv_on)
+    state.slider("tv_every", container=g, disabled=not tv_on)
+    g = groups.container(width=300)
+    sal_on = state.toggle("saliency_lr", container=g)
+    state.slider("lr", step=0.01, container=g)
+    state.slider("c2", step=0.5, container=g, disabled=not sal_on)
+    state.slider("t_switch", container=g, disabled=not sal_on)
+    state.slider("grad_cum0", step=0.01, container=g, disabled=not sal_on)
+    g = groups.container(width=300)
+    single_on = state.toggle("single_object", container=g)
+    state.slider("select_radius", step=1.0, container=g, disabled=not single_on)
+    state.slider("preci_iterations", container=g, disabled=not single_on)
 state.sync(sidebar_state())
 
 v = state.values()
+# Controls that a switch turns off keep their defaults in the settings, so that changing one cannot start a run.
+for switch, names_off in (("tv", ("tv_weight", "tv_every")), ("saliency_lr", ("c2", "t_switch", "grad_cum0")),
+                          ("single_object", ("select_radius", "preci_iterations"))):
+    if not v[switch]:
+        v.update({name: state.params[name].default for name in names_off})
 try:
     sci = ImpressionSettings(
-        max_iter=int(v["iters"]), lr=float(v["lr"]), seed=int(v["seed"]), tv=bool(v["tv"]),
-        lambda1=float(v["lambda1"]), tv_every=int(v["tv_every"]), saliency_lr=bool(v["sal"]), c2=float(v["c2"]),
-        t_switch=int(v["t_switch"]), grad_cum0=float(v["grad_cum0"]), single_object=bool(v["single"]),
-        select_radius=float(v["select_radius"]), preci_iterations=int(v["preci"]),
+        max_iter=int(v["iterations"]), lr=float(v["lr"]), seed=int(v["seed"]), tv=bool(v["tv"]),
+        lambda1=float(v["tv_weight"]), tv_every=int(v["tv_every"]), saliency_lr=bool(v["saliency_lr"]),
+        c2=float(v["c2"]), t_switch=int(v["t_switch"]), grad_cum0=float(v["grad_cum0"]),
+        single_object=bool(v["single_object"]), select_radius=float(v["select_radius"]),
+        preci_iterations=int(v["preci_iterations"]),
     ).validated()
     base = ImpressionSettings.baseline(max_iter=sci.max_iter, lr=sci.lr, seed=sci.seed).validated()
 except NetVizError as exc:
@@ -98,29 +107,31 @@ except NetVizError as exc:
 
 if mode == "sci":
     variants = {"SCI": sci, **({"baseline": base} if v["baseline"] else {})}
-    targets = [int(v["cls"])]
+    targets = [int(v["target"])]
     config = (ctx.model_key, "sci", targets[0], tuple((k, s.to_json()) for k, s in variants.items()))
     st.caption(f"**{targets[0]}: {names[targets[0]]}** - {net.label}")
 else:
     variants = {"negative": sci}
     targets = [int(v["first"]), int(v["second"])]
-    config = (ctx.model_key, "negative", tuple(targets), int(v["iters1"]), int(v["iters2"]), sci.to_json())
+    config = (ctx.model_key, "negative", tuple(targets), int(v["first_iterations"]), int(v["second_iterations"]),
+              sci.to_json())
     st.caption(f"**{names[targets[0]].split(',')[0]}** fused with **{names[targets[1]].split(',')[0]}** - {net.label}")
 
+total_steps = sci.max_iter if mode == "sci" else int(v["first_iterations"]) + int(v["second_iterations"])
 labels = list(variants)
-cols = st.columns(max(2, len(labels)))
-slots = {label: col.empty() for label, col in zip(labels, cols)}
-chart_slot, status_slot = st.empty(), st.empty()
-DISPLAY = 336
+cols = st.columns(2)  # two pictures side by side at the column's width (a single variant keeps half the width)
+slot_list = [col.empty() for col in cols]
+slots = dict(zip(labels, slot_list))
+progress_slot, status_slot, results_slot = st.empty(), st.empty(), st.empty()
+DISPLAY = 336  # upscaled with nearest neighbours, then shown at the column's width
 
 
 def draw(run: live.LiveRun) -> None:
     step = len(run.history) - 1
     for label in labels:
         slots[label].image(jpeg_bytes(upscale(_pil(run.pictures[-1][label]), DISPLAY)), caption=f"{label}, step {step}",
-                           width=DISPLAY)
-    status_slot.caption("running: step " + str(step) + ", " + ", ".join(
-        f"P {label} {p:.1%}" for label, p in zip(labels, run.history[-1])))
+                           width="stretch")
+    status_slot.caption("running: " + ", ".join(f"P {label} {p:.1%}" for label, p in zip(labels, run.history[-1])))
 
 
 def _pil(arr):
@@ -134,13 +145,13 @@ if live.decide(PREFIX, config, start, stop):
         if mode == "sci":
             gens = [impression_frames(net, targets, s) for s in variants.values()]
         else:
-            gens = [negative_frames(net, targets[0], targets[1], sci, first_iterations=int(v["iters1"]),
-                                    second_iterations=int(v["iters2"]))]
+            gens = [negative_frames(net, targets[0], targets[1], sci, first_iterations=int(v["first_iterations"]),
+                                    second_iterations=int(v["second_iterations"]))]
     except NetVizError as exc:
         st.error(str(exc))
         st.stop()
-    run = live.begin(PREFIX, config)
-    keep = live.keep_every(sci.max_iter if mode == "sci" else int(v["iters1"]) + int(v["iters2"]), budget=60)
+    run = live.begin(PREFIX, config, total=total_steps)
+    keep = live.keep_every(total_steps, budget=60)
 
     def record(run: live.LiveRun, step) -> None:
         run.history.append(tuple(float(f.probabilities[0]) for f in step.frames))
@@ -150,11 +161,12 @@ if live.decide(PREFIX, config, start, stop):
         else:
             run.pictures[-1] = pics
 
-    live.drive(run, live.lockstep(*gens), record, draw, max_fps=6, on_error=NetVizError)
+    live.drive(run, live.lockstep(*gens), record, draw, max_fps=6, on_error=NetVizError, progress_slot=progress_slot)
 
 run = live.current(PREFIX)
 if run is None or run.config[1] != config[1]:  # nothing run yet in this mode
-    slots[labels[0]].info("Press **Start**. Changing a control during a run restarts it; Stop keeps the images so far.")
+    slots[labels[0]].info("Press **Start**. With **Live** on, changing a control restarts the run; "
+                          "Stop keeps the images so far.")
     st.stop()
 if run.error:
     st.error(run.error)
@@ -164,13 +176,16 @@ if not run.pictures:
 final = run.pictures[-1]
 what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
 steps = len(run.history) - 1
-for label in labels:
-    if label in final and label in slots:
-        slots[label].image(upscale(_pil(final[label]), DISPLAY), caption=f"{label}, step {steps}", width=DISPLAY)
 run_labels = [label for label in final]
+for label, slot in zip(run_labels, slot_list):  # the run's own pictures, also when its variants differ from the controls
+    slot.image(upscale(_pil(final[label]), DISPLAY), caption=f"{label}, step {steps}", width="stretch")
+live.progress(run, progress_slot)
+results = results_slot.container()
+if live.stale(run, config):
+    results.warning("Made with other settings than those above: press **Start** to run them.")
 series = {f"P({label})": [h[i] for h in run.history] for i, label in enumerate(run_labels)}
-chart_slot.plotly_chart(score_curve(series, title="target probability (the class being developed)", y_title="P"),
-                        key="ci_chart")
+results.plotly_chart(score_curve(series, title="target probability (the class being developed)", y_title="P"),
+                     key="ci_chart")
 last_frames = run.last.frames  # the latest frame of each variant (also after a stop)
 if run.config[1] == "sci":
     t = run.config[2]
@@ -183,10 +198,10 @@ else:
     status_slot.caption(f"{what} after {steps} steps - saved 8-bit image: P({names[a].split(',')[0]}) "
                         f"{float(probs[a]):.1%}, P({names[b].split(',')[0]}) {float(probs[b]):.1%}; "
                         f"top-1 {int(probs.argmax())}: {names[int(probs.argmax())]}")
-d = st.columns(len(run_labels) * 2)
+d = results.container(horizontal=True)  # wraps on a narrow screen
 for i, label in enumerate(run_labels):
-    d[2 * i].download_button(f"PNG ({label})", png_bytes(final[label]), file_name=f"impression_{label}.png",
-                             mime="image/png", on_click="ignore", key=f"ci.dl_png_{label}")
-    d[2 * i + 1].download_button(f"GIF ({label})", gif_bytes([p[label] for p in run.pictures]),
-                                 file_name=f"impression_{label}.gif", mime="image/gif", on_click="ignore",
-                                 key=f"ci.dl_gif_{label}")
+    d.download_button(f"PNG ({label})", png_bytes(final[label]), file_name=f"impression_{label}.png",
+                      mime="image/png", on_click="ignore", key=f"ci.dl_png_{label}")
+    d.download_button(f"GIF ({label})", gif_bytes([p[label] for p in run.pictures]),
+                      file_name=f"impression_{label}.gif", mime="image/gif", on_click="ignore",
+                      key=f"ci.dl_gif_{label}")

@@ -9,7 +9,7 @@ from netviz_app.charts import matrix, score_curve
 from netviz_app.media import as_pil, png_bytes
 from netviz_app.models import cached_model
 from netviz_app.state import Param, UrlState, sidebar_state
-from netviz_core.classvis import PRESETS, ClassVisRun, settings_for, transfer_scores
+from netviz_core.classvis import DEFAULT_PRESET, PRESETS, ClassVisRun, settings_for, transfer_scores
 from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 from netviz_core.models import BUNDLED_MODELS
@@ -23,9 +23,9 @@ SIDEBAR_MODEL = "(sidebar model)"
 choices = (*BUNDLED_MODELS, SIDEBAR_MODEL)
 state = UrlState(PREFIX).declare(
     Param("models", "multi", list(BUNDLED_MODELS[:2]), choices=choices, min_items=1, max_items=3),
-    Param("cls", "int", 76, lo=0, hi=999),
-    Param("preset", "choice", "cs231n", choices=tuple(PRESETS)),
-    *classvis_params.settings_params(max_iterations=300),
+    Param("target", "int", 76, lo=0, hi=999, aliases=("cls",)),
+    Param("preset", "choice", DEFAULT_PRESET, choices=(*PRESETS, "custom")),
+    *classvis_params.settings_params(max_iterations=300, preset=DEFAULT_PRESET),
 )
 
 
@@ -37,24 +37,14 @@ def apply_preset() -> None:
 from netviz_core.classes import imagenet_class_names  # noqa: E402
 
 names = imagenet_class_names()
-top = st.columns([3, 3, 2])
-state.multiselect("models", "Models (2-3)", container=top[0],
-                  help="Bundled offline backbones, or the model chosen in the sidebar.")
-top[1].selectbox("Class (type to search)", list(range(1000)), key=state.key("cls"),
-                 format_func=lambda i: f"{i}: {names[i]}")
-start, stop = live.buttons(PREFIX, container=top[2])
+state.multiselect("models")  # a row of its own: three model names fit without cutting them
+top = st.columns([3, 2])
+state.class_select("target", names, container=top[0])
+start, stop = live.buttons(PREFIX, container=top[1], state=state)
 with st.expander("Settings (the same for every model)", expanded=False):
-    c = st.columns(4)
-    state.selectbox("preset", "Paper preset", container=c[0], on_change=apply_preset)
-    state.number("seed", "Seed", container=c[0], step=1)
-    state.log_slider("lam", "λ (log scale)", container=c[1])
-    state.log_slider("lr", "Learning rate (log scale)", container=c[1])
-    state.slider("iters", "Iterations", container=c[2])
-    state.slider("jitter", "Jitter", container=c[2])
-    state.slider("blur_every", "Blur every", container=c[3])
-    state.slider("blur_sigma", "Blur σ", step=0.05, container=c[3])
-    state.radio("objective", "Objective", container=c[0], horizontal=True)
-    state.radio("init", "Start", container=c[0], horizontal=True)
+    classvis_params.mark_custom(state)
+    state.selectbox("preset", on_change=apply_preset, width=320)
+    classvis_params.draw_settings(state, st.columns(4))
 state.sync(sidebar_state())
 
 picked = list(state.get("models"))
@@ -80,7 +70,7 @@ for name in picked:
 if len(nets) < 2:
     st.stop()
 
-target = int(state.get("cls"))
+target = int(state.get("target"))
 values = classvis_params.settings_values(state)
 try:
     settings = settings_for(None, seed=int(state.get("seed")), **values)
@@ -93,8 +83,8 @@ st.caption(f"**{target}: {names[target]}** - " + "; ".join(net.label for net in 
 cols = st.columns(len(labels))
 slots = {label: col.empty() for label, col in zip(labels, cols)}
 captions = {label: col.empty() for label, col in zip(labels, cols)}
-chart_slot, status_slot = st.empty(), st.empty()
-DISPLAY = 300
+progress_slot, status_slot, results_slot = st.empty(), st.empty(), st.empty()
+DISPLAY = 300  # upscaled with nearest neighbours, then shown at the column's width
 
 
 def draw(run: live.LiveRun) -> None:
@@ -109,13 +99,14 @@ if live.decide(PREFIX, config, start, stop):
     except NetVizError as exc:
         st.error(str(exc))
         st.stop()
-    run = live.begin(PREFIX, config, jobs)
+    run = live.begin(PREFIX, config, jobs, total=settings.iterations)
 
     def record(run: live.LiveRun, step) -> None:
         run.history.append(tuple((float(f.scores[0]), float(f.probabilities[0])) for f in step.frames))
         run.pictures[:] = [[to_uint8(nets[label], f.images[:1])[0] for label, f in zip(labels, step.frames)]]
 
-    live.drive(run, live.lockstep(*(job.frames() for job in jobs)), record, draw, max_fps=6, on_error=NetVizError)
+    live.drive(run, live.lockstep(*(job.frames() for job in jobs)), record, draw, max_fps=6, on_error=NetVizError,
+               progress_slot=progress_slot)
 
 run = live.current(PREFIX)
 if run is None or run.config[0] != config[0]:
@@ -126,23 +117,28 @@ if run.error:
 if not run.pictures:
     st.stop()
 draw(run)
+live.progress(run, progress_slot)
 what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
 status_slot.caption(f"{what} after {len(run.history) - 1} steps")
-chart_slot.plotly_chart(
+results = results_slot.container()
+if live.stale(run, config):
+    results.warning("Made with other settings than those above: press **Start** to run them.")
+run_target = run.config[1]
+results.plotly_chart(
     score_curve({label: [h[i][0] for h in run.history] for i, label in enumerate(labels)}, title="class score S_c"),
     key="cmp_chart")
 
 # The transfer matrix: P(target) that each model gives each model's saved 8-bit picture.
 if run.result is None:
     pictures = [as_pil(p) for p in run.pictures[-1]]
-    scores = transfer_scores(pictures, [target] * len(pictures), nets)  # scorer -> P(target) of each picture
+    scores = transfer_scores(pictures, [run_target] * len(pictures), nets)  # scorer -> P(target) of each picture
     # result[i][j]: the picture made for model i, scored by model j
     run.result = [[scores[scorer][i] for scorer in labels] for i in range(len(pictures))]
-st.plotly_chart(matrix(run.result, labels, labels, title=f"Transfer matrix: P({names[target].split(',')[0]})"),
-                key="cmp_matrix")
-st.caption("Transfer matrix: row = the model the image was made for, column = the model that scores it "
-           "(the saved 8-bit picture, preprocessed for that model).")
-d = st.columns(len(labels))
-for col, label, pic in zip(d, labels, run.pictures[-1]):
-    col.download_button(f"PNG ({label})", png_bytes(pic), file_name=f"compare_{label.split()[0]}_{target}.png",
-                        mime="image/png", on_click="ignore", key=f"cmp.dl_{label}")
+results.plotly_chart(matrix(run.result, labels, labels, title=f"Transfer matrix: P({names[run_target].split(',')[0]})"),
+                     key="cmp_matrix")
+results.caption("Transfer matrix: row = the model the image was made for, column = the model that scores it "
+                "(the saved 8-bit picture, preprocessed for that model).")
+d = results.container(horizontal=True)  # wraps on a narrow screen
+for label, pic in zip(labels, run.pictures[-1]):
+    d.download_button(f"PNG ({label})", png_bytes(pic), file_name=f"compare_{label.split()[0]}_{run_target}.png",
+                      mime="image/png", on_click="ignore", key=f"cmp.dl_{label}")

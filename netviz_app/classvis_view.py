@@ -21,13 +21,14 @@ from .media import as_pil, jpeg_bytes
 
 
 def show(slot, picture, *, size: int = DISPLAY_SIZE, caption: str | None = None, live: bool = False) -> None:
-    """One generated picture (uint8 array or PIL image) in ``slot``, nearest-neighbour upscaled to ``size``.
+    """One generated picture (uint8 array or PIL image) in ``slot``, nearest-neighbour upscaled to ``size``
+    and shown at the column's width.
 
     ``live``: as a JPEG, a few kB per frame while the optimiser runs; otherwise the
     lossless picture.
     """
     image = upscale(as_pil(picture), size)
-    slot.image(jpeg_bytes(image) if live else image, caption=caption, width=size)
+    slot.image(jpeg_bytes(image) if live else image, caption=caption, width="stretch")  # follows the column
 
 
 def recorder(net, iterations: int) -> Callable[[LiveRun, Any], None]:
@@ -56,6 +57,7 @@ class LiveView:
     iterations: int
     key: str  # prefix of the chart's element keys (unique per page)
     size: int = DISPLAY_SIZE
+    headline: str | None = None  # presentation mode: the class name in large type instead of the status line
 
     def draw(self, run: LiveRun) -> None:
         """The ``draw`` of ``live.drive``: the latest kept picture, the curve so far, step and speed."""
@@ -65,5 +67,8 @@ class LiveView:
                                      key=f"{self.key}_chart_live_{run.drawn}")
         rate = run.seen / max(run.elapsed, 1e-6)
         s, p = run.history[-1]
+        if self.headline is not None:
+            self.status_slot.markdown(f"## {self.headline}  \nP = {p:.1%}")
+            return
         self.status_slot.caption(f"running: step {len(run.history) - 1}/{self.iterations}, S_c {s:.2f}, "
                                  f"P {p:.1%}, {rate:.1f} steps/s")

@@ -3,9 +3,12 @@
 How it works with Streamlit's execution model:
 
 * The page calls ``decide(...)`` with its current configuration.  A run starts when
-  Start is pressed, or when the configuration changed while the page is *armed*
-  (a run was started and not stopped): changing a slider reruns the script, which
-  interrupts the loop of the old run, and the new configuration starts a new one.
+  Start is pressed, or, with the page's visible **Live** toggle on, when the
+  configuration changed while the page is *armed* (a run was started and not
+  stopped): changing a slider reruns the script, which interrupts the loop of the old
+  run, and the new configuration starts a new one.  With Live off nothing starts
+  without Start: a finished run stays on screen, labelled as made with other
+  settings (``stale``) once the configuration changed.
 * Stop is an ordinary button: its click reruns the script, which interrupts the loop
   at its next draw; ``decide`` then marks the run stopped and disarms the page.
 * A click during a long script run makes Streamlit start the new run at once, in a
@@ -30,6 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import streamlit as st
+
+from .params import spec
+from .state import Param
 
 RUNNING, DONE, STOPPED, FAILED = "running", "done", "stopped", "failed"
 #: How long a new script run waits for the loop it replaces to stop (it looks after every optimiser step).
@@ -61,6 +67,7 @@ class LiveRun:
     drawn: int = 0  # how many times the live view was drawn
     seen: int = 0  # how many frames the optimiser produced
     serial: int = field(default_factory=lambda: next(_serials))  # tells runs apart (e.g. in widget keys)
+    total: int | None = None  # the number of steps the run will take, for the progress bar
     stop_requested: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     idle: threading.Event = field(default_factory=_idle_event, repr=False, compare=False)  # no loop drives it
 
@@ -77,12 +84,32 @@ def current(prefix: str) -> LiveRun | None:
     return st.session_state.get(_key(prefix, "run"))
 
 
-def buttons(prefix: str, container=st, start_label: str = "Start", disabled: bool = False) -> tuple[bool, bool]:
-    """Start and Stop buttons side by side; returns (start, stop) clicks."""
+def buttons(prefix: str, container=st, start_label: str = "Start", disabled: bool = False,
+            state=None) -> tuple[bool, bool]:
+    """Start and Stop buttons side by side, and the Live toggle under them; returns (start, stop) clicks.
+
+    With ``state`` (the page's ``UrlState``) the toggle is a URL parameter, ``live``, too.
+    """
     c1, c2 = container.columns(2)
     start = c1.button(start_label, key=_key(prefix, "start"), type="primary", disabled=disabled, width="stretch")
     stop = c2.button("Stop", key=_key(prefix, "stop"), width="stretch")
+    if state is not None:
+        if "live" not in state.params:
+            state.declare(Param("live", "bool", False))
+        state.toggle("live", container=container)
+    else:
+        container.toggle(spec("live").text, key=f"{prefix}.live", help=spec("live").help, persist_state="session")
     return start, stop
+
+
+def is_live(prefix: str) -> bool:
+    """Whether the page's Live toggle is on (changes restart a run without Start)."""
+    return bool(st.session_state.get(f"{prefix}.live", False))
+
+
+def stale(run: "LiveRun | None", config: Any) -> bool:
+    """Whether ``run`` was made with another configuration than the page's current one."""
+    return run is not None and run.config != config
 
 
 def decide(prefix: str, config: Any, start: bool, stop: bool) -> bool:
@@ -104,17 +131,32 @@ def decide(prefix: str, config: Any, start: bool, stop: bool) -> bool:
     if start:
         st.session_state[armed_key] = True
         return True
-    if st.session_state.get(armed_key) and (run is None or run.config != config):
+    if is_live(prefix) and st.session_state.get(armed_key) and (run is None or run.config != config):
         return True
     if run is not None and run.status == RUNNING:  # interrupted by a rerun that changed nothing of ours
         run.status = STOPPED
     return False
 
 
-def begin(prefix: str, config: Any, job: Any = None) -> LiveRun:
-    run = LiveRun(config=config, job=job)
+def begin(prefix: str, config: Any, job: Any = None, total: int | None = None) -> LiveRun:
+    run = LiveRun(config=config, job=job, total=total)
     st.session_state[_key(prefix, "run")] = run
     return run
+
+
+def progress(run: LiveRun, slot) -> None:
+    """A progress bar with the step count and the speed (steps/s) in ``slot`` (an ``st.empty()``).
+
+    Every optimisation page shows one while it runs: the header's running indicator is
+    hidden by ``toolbarMode = "minimal"``.
+    """
+    rate = run.seen / max(run.elapsed, 1e-6)
+    step = max(run.seen - 1, 0)
+    if run.total:
+        frac = min(1.0, run.seen / (run.total + 1))
+        slot.progress(frac, text=f"{run.status}: step {step}/{run.total}, {rate:.1f} steps/s")
+    else:
+        slot.progress(0.0, text=f"{run.status}: step {step}, {rate:.1f} steps/s")
 
 
 def drive(
@@ -125,6 +167,7 @@ def drive(
     *,
     max_fps: float = 8.0,
     on_error: type[BaseException] | tuple = (),
+    progress_slot=None,
 ) -> LiveRun:
     """Iterate ``frames``; ``record(run, frame)`` every frame, ``draw(run)`` at most ``max_fps``/s.
 
@@ -136,6 +179,9 @@ def drive(
     interrupted and the frames so far stay in ``run``).  When a newer script run of
     the session asks this loop to stop (``decide``), it ends after the frame in hand
     and ends this script run too (``st.stop``): the newer run has taken over.
+
+    ``progress_slot`` (an ``st.empty()``) gets a progress bar with the step count and
+    steps/s at every draw.
     """
     interval = 1.0 / max_fps
     last_draw = 0.0
@@ -153,6 +199,8 @@ def drive(
             if now - last_draw >= interval or run.seen == 1 or getattr(frame, "final", False):
                 run.drawn += 1
                 draw(run)
+                if progress_slot is not None:
+                    progress(run, progress_slot)
                 last_draw = time.monotonic()
         else:
             run.status = DONE

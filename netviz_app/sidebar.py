@@ -14,11 +14,12 @@ from typing import Any
 
 import streamlit as st
 
-from netviz_core.errors import NetVizError
+from netviz_core.errors import HubUnreachableError, NetVizError
 from netviz_core.models import BUNDLED_MODELS, DEFAULT_MODEL
 
 from . import models
 from .media import digest
+from .params import spec
 from .state import Param, UrlState
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -26,12 +27,8 @@ SAMPLES = tuple(sorted(p.name for p in ASSETS.glob("*") if p.suffix.lower() in (
 UPLOAD = "(upload)"
 DEFAULT_SAMPLE = "chelsea.png" if "chelsea.png" in SAMPLES else (SAMPLES[0] if SAMPLES else UPLOAD)
 
-SOURCES = {
-    "bundled": "Bundled (offline)",
-    "hub": "Any timm name (hub)",
-    "file": "Uploaded weights file",
-    "random": "Random weights (untrained)",
-}
+#: Weights sources (their labels: ``params.PARAMS["src"]``).
+SOURCES = ("bundled", "hub", "file", "random")
 
 
 @dataclass
@@ -53,6 +50,7 @@ def model_state() -> UrlState:
         Param("model", "choice", DEFAULT_MODEL, choices=BUNDLED_MODELS),
         Param("arch", "text", "resnet18", max_len=80),
         Param("image", "choice", DEFAULT_SAMPLE, choices=(*SAMPLES, UPLOAD)),
+        Param("present", "bool", False),
     )
 
 
@@ -64,6 +62,14 @@ def _load(name: str, weights: str | None):
         raise NetVizError(failures[key])
     try:
         return models.cached_model(name, weights), key
+    except HubUnreachableError:
+        # The core's message names the CLI's flags; here the way out is in the sidebar.
+        src = spec("src").choices
+        failures[key] = (f"Cannot get pretrained weights for {name!r}: the Hugging Face hub is not reachable "
+                         f"from this machine and the weights are not in its cache. Under **Weights**, choose "
+                         f"**{src['bundled']}**, **{src['file']}** (a local .safetensors file) or "
+                         f"**{src['random']}**.")
+        raise NetVizError(failures[key]) from None
     except NetVizError as exc:
         failures[key] = str(exc)
         raise
@@ -75,18 +81,18 @@ def draw() -> Context:
     st.session_state["_netviz_sidebar_state"] = state
     ctx = Context()
     sb = st.sidebar
+    state.toggle("present", container=sb)
     sb.header("Model")
-    src = state.radio("src", "Weights", container=sb, format_func=SOURCES.get)
+    src = state.radio("src", container=sb)
     try:
         if src == "bundled":
-            name = state.selectbox("model", "Backbone", container=sb)
+            name = state.selectbox("model", container=sb)
             ctx.net, ctx.model_key = _load(name, None)
         elif src in ("hub", "random"):
-            name = state.text("arch", "timm model name", container=sb,
-                              help="Any timm architecture, e.g. resnet50, vit_small_patch16_224.")
+            name = state.text("arch", container=sb)
             ctx.net, ctx.model_key = _load(name, "hub" if src == "hub" else "random")
         else:
-            name = state.text("arch", "Architecture of the weights file", container=sb)
+            name = state.text("arch", container=sb)
             up = sb.file_uploader("Weights file (.safetensors, .pth, .pt, .bin)", key="sidebar.weights_file",
                                   help="Loaded safely: safetensors, or torch.load(weights_only=True).")
             if up is None:
@@ -109,7 +115,7 @@ def draw() -> Context:
             sb.warning(f"**UNTRAINED** - {ctx.net.label}")
 
     sb.header("Image")
-    choice = state.selectbox("image", "Sample or upload", container=sb)
+    choice = state.selectbox("image", container=sb)
     up = None
     if choice == UPLOAD:
         up = sb.file_uploader("Image file", key="sidebar.image_file", help="PNG, JPEG, GIF, BMP, TIFF, WebP; 20 MB at most.")
@@ -146,6 +152,12 @@ def _open(data: bytes, name: str):
 def context() -> Context:
     """The Context of this run (a page run without app.py gets an empty one)."""
     return st.session_state.get("_netviz_context") or Context()
+
+
+def presenting() -> bool:
+    """Whether the dashboard is in presentation mode (the sidebar's toggle, or ``present=1`` in the URL)."""
+    state = st.session_state.get("_netviz_sidebar_state")
+    return bool(state.get("present")) if state is not None else False
 
 
 def model_label(ctx: Context) -> str:

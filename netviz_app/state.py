@@ -1,10 +1,12 @@
 """A page's configuration mirrored in the URL, so that a view can be bookmarked or shared.
 
 Each page declares its parameters once (``Param`` specs with a range or choices);
-``UrlState.widget`` draws the Streamlit widget with its value taken, in order of
-precedence, from the live widget state, the URL (``st.query_params``) or the
-default.  Anything read from the URL is parsed defensively and clamped to the
-widget's range: a hostile URL can neither crash the app nor ask for a million
+``UrlState``'s widget methods (``slider``, ``selectbox``, ``class_select`` ...) draw the
+Streamlit widget with its value taken, in order of precedence, from the page's own
+session state (kept while the widget is not drawn, see ``UrlState._kw``), the URL
+(``st.query_params``) or the default, and its label, unit and tooltip from
+``params.PARAMS``.  Anything read from the URL is parsed defensively and clamped to
+the widget's range: a hostile URL can neither crash the app nor ask for a million
 iterations.  ``UrlState.sync`` writes the current values back to the URL.
 """
 
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import streamlit as st
+
+from .params import spec
 
 #: Longest query-parameter value that is even looked at.
 MAX_RAW = 200
@@ -38,6 +42,8 @@ class Param:
     max_items: int = 3
     min_items: int = 0
     max_len: int = 80
+    #: Older URL names of this parameter, still read (bookmarks made before the canonical names).
+    aliases: tuple = ()
 
     def parse(self, raw: Any) -> Any:
         """URL text -> a valid value, or raise ValueError."""
@@ -136,7 +142,11 @@ class UrlState:
         if key in st.session_state and p.valid(st.session_state[key]):
             return
         value = p.default
-        raw = st.query_params.get_all(p.name) if p.name in st.query_params else None
+        raw = None
+        for url_name in (p.name, *p.aliases):
+            if url_name in st.query_params:
+                raw = st.query_params.get_all(url_name)
+                break
         if raw:
             try:
                 value = p.parse(raw)
@@ -164,40 +174,86 @@ class UrlState:
         return {name: self.get(name) for name in self.params}
 
     # -- widgets -----------------------------------------------------------------
-    def slider(self, name: str, label: str, *, step=None, fmt: str | None = None, container=st, **kw):
+    # Every widget is keyed "<page prefix>.<name>" and drawn with persist_state="session":
+    # Streamlit forgets the value of a widget that is not drawn on a run (a page that stops
+    # early while the sidebar asks for an upload, a failing model, a collapsed mode) and the
+    # browser then shows the widget's default while the server still holds the old value.
+    # With persist_state the value is kept under the key and sent to the browser again when
+    # the widget is drawn again.  Labels, units, tooltips and choice labels come from
+    # ``params.PARAMS``, so every page names a parameter the same way.
+    def _kw(self, name: str, kw: dict, *, choices: bool = False) -> dict:
+        s = spec(name)
+        kw.setdefault("help", s.help)
+        if choices:
+            kw.setdefault("format_func", s.format)
+        return {"key": self.key(name), "persist_state": "session", **kw}
+
+    @staticmethod
+    def _label(name: str, label: str | None) -> str:
+        return spec(name).text if label is None else label
+
+    def slider(self, name: str, label: str | None = None, *, step=None, fmt: str | None = None, container=st, **kw):
         p = self.params[name]
         lo, hi = (int(p.lo), int(p.hi)) if p.kind == "int" else (float(p.lo), float(p.hi))
-        return container.slider(label, lo, hi, step=step, format=fmt, key=self.key(name), **kw)
+        return container.slider(self._label(name, label), lo, hi, step=step, format=fmt, **self._kw(name, kw))
 
-    def log_slider(self, name: str, label: str, *, container=st, **kw) -> float:
-        """A positive float picked from log-spaced steps (a ``logfloat`` Param)."""
+    def log_slider(self, name: str, label: str | None = None, *, container=st, **kw) -> float:
+        """A float picked from log-spaced steps (a ``logfloat`` Param, or a ``choice`` of steps with 0 for off)."""
         p = self.params[name]
-        return container.select_slider(label, options=list(p.choices), key=self.key(name),
-                                       format_func=lambda v: f"{v:.0e}" if v < 0.01 or v >= 1000 else f"{v:g}", **kw)
+        kw.setdefault("format_func", lambda v: "0 (off)" if v == 0 else f"{v:.0e}" if v < 0.01 or v >= 1000 else f"{v:g}")
+        return container.select_slider(self._label(name, label), options=list(p.choices), **self._kw(name, kw))
 
-    def selectbox(self, name: str, label: str, *, container=st, format_func: Callable = str, **kw):
+    def select_slider(self, name: str, label: str | None = None, *, container=st, **kw):
+        """A value from the Param's ``choices`` (e.g. a float grid that contains the default)."""
         p = self.params[name]
-        return container.selectbox(label, list(p.choices), key=self.key(name), format_func=format_func, **kw)
+        return container.select_slider(self._label(name, label), options=list(p.choices), **self._kw(name, kw))
 
-    def radio(self, name: str, label: str, *, container=st, format_func: Callable = str, **kw):
+    def selectbox(self, name: str, label: str | None = None, *, container=st, **kw):
         p = self.params[name]
-        return container.radio(label, list(p.choices), key=self.key(name), format_func=format_func, **kw)
+        return container.selectbox(self._label(name, label), list(p.choices), **self._kw(name, kw, choices=True))
 
-    def multiselect(self, name: str, label: str, *, container=st, **kw):
+    def class_select(self, name: str, class_names, label: str | None = None, *, container=st,
+                     top1: str | None = None, **kw) -> int:
+        """A searchable class picker over an "int" Param (``top1``: the label of the value -1, if allowed)."""
         p = self.params[name]
-        return container.multiselect(label, list(p.choices), key=self.key(name), max_selections=p.max_items, **kw)
+        options = list(range(int(p.lo), int(p.hi) + 1))
 
-    def toggle(self, name: str, label: str, *, container=st, **kw) -> bool:
-        return container.toggle(label, key=self.key(name), **kw)
+        def fmt(i: int) -> str:
+            return top1 if i == -1 and top1 is not None else f"{i}: {class_names[i]}"
 
-    def number(self, name: str, label: str, *, container=st, step=None, fmt: str | None = None, **kw):
+        kw.setdefault("format_func", fmt)
+        return container.selectbox(self._label(name, label), options, **self._kw(name, kw))
+
+    def radio(self, name: str, label: str | None = None, *, container=st, **kw):
+        p = self.params[name]
+        return container.radio(self._label(name, label), list(p.choices), **self._kw(name, kw, choices=True))
+
+    def multiselect(self, name: str, label: str | None = None, *, container=st, **kw):
+        p = self.params[name]
+        return container.multiselect(self._label(name, label), list(p.choices), max_selections=p.max_items,
+                                     **self._kw(name, kw, choices=True))
+
+    def toggle(self, name: str, label: str | None = None, *, container=st, **kw) -> bool:
+        return container.toggle(self._label(name, label), **self._kw(name, kw))
+
+    def number(self, name: str, label: str | None = None, *, container=st, step=None, fmt: str | None = None, **kw):
         p = self.params[name]
         lo, hi = (int(p.lo), int(p.hi)) if p.kind == "int" else (float(p.lo), float(p.hi))
-        return container.number_input(label, lo, hi, step=step, format=fmt, key=self.key(name), **kw)
+        return container.number_input(self._label(name, label), lo, hi, step=step, format=fmt, **self._kw(name, kw))
 
-    def text(self, name: str, label: str, *, container=st, **kw) -> str:
+    def text(self, name: str, label: str | None = None, *, container=st, **kw) -> str:
         p = self.params[name]
-        return container.text_input(label, key=self.key(name), max_chars=p.max_len, **kw)
+        return container.text_input(self._label(name, label), max_chars=p.max_len, **self._kw(name, kw))
+
+    def follow(self, name: str, dependency: Any) -> None:
+        """Reset ``name`` to its default when ``dependency`` changed since the last run (before its widget).
+
+        E.g. a class picked for one image is not carried over to the next image.
+        """
+        seen_key = self.key(name) + ".follows"
+        if seen_key in st.session_state and st.session_state[seen_key] != dependency:
+            st.session_state[self.key(name)] = self.params[name].default
+        st.session_state[seen_key] = dependency
 
     # -- URL ----------------------------------------------------------------------
     def sync(self, extra: "UrlState | Sequence[UrlState]" = ()) -> None:

@@ -14,6 +14,8 @@ TIMEOUT = 300
 
 
 DEFAULT_PAGE = "app_pages/1_classify_saliency.py"
+#: URL parameters of the sidebar (drawn on every page)
+SIDEBAR_PARAMS = {"src", "model", "arch", "present"}
 
 
 def open_app(page: str = DEFAULT_PAGE, query: dict | None = None, timeout: float = TIMEOUT,
@@ -28,6 +30,8 @@ def open_app(page: str = DEFAULT_PAGE, query: dict | None = None, timeout: float
     at = AppTest.from_file(str(APP), default_timeout=timeout)
     if page != DEFAULT_PAGE:
         at.query_params["image"] = "(upload)"
+        for k in SIDEBAR_PARAMS & set(query or {}):  # the sidebar reads its URL on that first run, as a browser's does
+            at.query_params[k] = query[k]
         at.run(timeout=timeout)
         assert not at.exception, [e.value for e in at.exception]
         at.query_params.clear()

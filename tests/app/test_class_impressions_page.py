@@ -19,6 +19,7 @@ def test_sci_beside_baseline_short_run():
     assert len(at.main.image) >= 2  # SCI and baseline
     assert at.get("plotly_chart")
     assert any("finished after 2 steps" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert any("step 2/2" in p.proto.text and "steps/s" in p.proto.text for p in at.get("progress"))
     assert {"PNG (SCI)", "PNG (baseline)"} <= {d.label for d in at.get("download_button")}
 
 

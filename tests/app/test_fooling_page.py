@@ -29,6 +29,19 @@ def test_fooling_run_shows_three_pictures_and_numbers():
 def test_linf_mode_and_hostile_url():
     at = open_app(PAGE, {"mode": "linf", "eps": "1e9", "target": "-4", "iters": "0x10"})
     assert_ok(at)
-    assert at.slider(key="fool.eps").value == 64.0
+    assert at.slider(key="fool.linf").value == 64.0
     assert at.selectbox(key="fool.target").value == 0
-    assert at.slider(key="fool.iters").value == 100
+    assert at.slider(key="fool.iterations").value == 100
+
+
+def test_a_run_that_did_not_fool_says_so():
+    at = open_app(PAGE, {"target": "6", "iterations": "1"})  # one step is too few to fool lite0
+    at.button(key="fool.live.start").click().run(timeout=TIMEOUT)
+    assert_ok(at)
+    captions = [c.value for c in at.caption]
+    assert any("does not fool the model" in c for c in captions), captions
+    labels = [d.label for d in at.get("download_button")]
+    assert labels and not any("still fools" in label for label in labels), labels
+    image_captions = [i.caption for img in at.main.image for i in img.proto.imgs]
+    assert any(c.startswith("not fooled:") for c in image_captions), image_captions
+    assert any("steps/s" in p.proto.text for p in at.get("progress"))

@@ -1,0 +1,143 @@
+"""Every dashboard parameter's name, label, unit and tooltip: one table for every page.
+
+The key is the canonical name of /work/coord/CONVENTIONS.md (library argument = settings
+field = URL parameter = CLI flag with dashes).  ``UrlState``'s widgets take their label,
+help and choice labels from here, so a parameter reads the same on every page
+(``tests/app/test_params_table.py`` walks every page's widgets against this table).
+Labels give the paper's symbol with plain words; the unit follows in brackets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one parameter is shown: label (symbol + words), unit, tooltip, labels of its choices."""
+
+    label: str
+    help: str
+    unit: str = ""
+    choices: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The widget label: the label, then the unit in brackets."""
+        return f"{self.label} [{self.unit}]" if self.unit else self.label
+
+    def format(self, value) -> str:
+        """A choice's label (the value itself when the table has none)."""
+        return str(self.choices.get(value, value))
+
+
+CLASS_HELP = "An ImageNet class; type part of its name or its index to search."
+
+PARAMS: dict[str, Spec] = {
+    # -- sidebar ------------------------------------------------------------------------------
+    "src": Spec("Weights", "Where the model's weights come from. The hub needs internet access; "
+                "the bundled backbones work offline.",
+                choices={"bundled": "Bundled (offline)", "hub": "Any timm name (hub)",
+                         "file": "Uploaded weights file", "random": "Random weights (untrained)"}),
+    "model": Spec("Backbone", "A bundled ImageNet classifier (offline weights)."),
+    "arch": Spec("Architecture (timm name)", "Any timm architecture name, e.g. resnet50 or vit_small_patch16_224; "
+                 "for an uploaded weights file, the architecture the file was saved from."),
+    "image": Spec("Image", "A sample photo, or (upload) to use your own."),
+    "present": Spec("Presentation mode", "For a projector: a large picture and class name, the settings folded "
+                    "away; a link with present=1 opens the page this way, with the sidebar closed."),
+    # -- shared by several pages ----------------------------------------------------------------
+    "target": Spec("Class c", CLASS_HELP),
+    "iterations": Spec("Iterations", "How many optimisation steps one run takes.", "steps"),
+    "lr": Spec("Learning rate (step size)", "How far each optimisation step moves the image; larger is faster "
+               "but less stable."),
+    "seed": Spec("Seed", "Seeds the random start and the random transformations: the same seed and settings "
+                 "give the same image."),
+    "live": Spec("Live", "On: changing a setting restarts the run at once. Off: changes wait for Start."),
+    # -- classify & saliency --------------------------------------------------------------------
+    "methods": Spec("Methods", "Saliency methods to show side by side.",
+                    choices={"vanilla": "Vanilla gradient", "smoothgrad": "SmoothGrad", "guided": "Guided backprop",
+                             "deconvnet": "DeconvNet", "cam": "CAM", "gradcam": "Grad-CAM",
+                             "gradcampp": "Grad-CAM++", "layercam": "Layer-CAM", "scorecam": "Score-CAM",
+                             "integrated_gradients": "Integrated Gradients", "occlusion": "Occlusion"}),
+    "opacity": Spec("Overlay opacity", "How strongly the saliency map covers the photo (0: photo only, "
+                    "1: map only).", "0-1"),
+    "box": Spec("Localisation box", "Draw the bounding box of the salient region (the map thresholded at the "
+                "box threshold)."),
+    "box_threshold": Spec("Box threshold", "Fraction of the map's maximum above which a pixel counts as salient "
+                          "for the box.", "× max"),
+    "smoothgrad_samples": Spec("SmoothGrad samples n", "How many noisy copies SmoothGrad averages: more is "
+                               "smoother and slower.", "images"),
+    # -- fooling ------------------------------------------------------------------------------------
+    "mode": Spec("Method", "Normalised step: unbounded steps of length lr until the model is fooled. "
+                 "L∞-bounded: signed steps that never change a pixel by more than ε.",
+                 choices={"normalized": "normalised step (lr)", "linf": "L∞-bounded (ε)"}),
+    "linf": Spec("ε (L∞ bound)", "No pixel changes by more than ε.", "0-255 pixel units"),
+    "step_size": Spec("Sign step", "How far each signed step moves every pixel.", "0-255 pixel units"),
+    "magnify": Spec("Magnify the difference", "The difference picture is the change times this factor, around "
+                    "grey.", "×"),
+    # -- class visualization ------------------------------------------------------------------------
+    "preset": Spec("Paper preset", "lucid (default): Fourier parametrization, random transforms and Adam "
+                   "(Olah et al. 2017); maco: the phase of a fixed natural spectrum (Fel et al. 2023); "
+                   "cs231n: the assignment's settings; simonyan: L2 only, from the mean image. "
+                   "Shows custom once a setting differs from the preset.",
+                   choices={"cs231n": "cs231n", "simonyan": "simonyan", "custom": "custom"}),
+    "l2_weight": Spec("λ (L2 weight)", "Weight of the L2 regulariser λ‖I‖²: larger keeps the image closer to grey "
+                      "(log scale)."),
+    "jitter": Spec("Jitter", "Random shift of the image before each step (transformation robustness).", "px"),
+    "blur_every": Spec("Blur every", "Blur the image every this many steps (0: never).", "steps"),
+    "blur_sigma": Spec("Blur σ", "Standard deviation of the periodic Gaussian blur.", "px"),
+    "objective": Spec("Objective", "What is maximised: the class score S_c (the logit) or log P_c (the "
+                      "log-posterior, which also pushes the other classes down).",
+                      choices={"logit": "score S_c", "posterior": "log P_c"}),
+    "init": Spec("Initial image", "Where the optimisation starts: random noise or the dataset's mean image.",
+                 choices={"noise": "noise", "mean": "mean image"}),
+    "parametrization": Spec("Parametrization", "What the optimiser changes: the pixels, a Fourier spectrum, or "
+                            "the phase only (MACO).", choices={"pixel": "pixels", "fourier": "Fourier", "maco": "MACO"}),
+    "optimizer": Spec("Optimizer", "The update rule of each step."),
+    "magnitude": Spec("MACO magnitude", "The fixed Fourier magnitude MACO keeps while it optimises the phase: "
+                      "a 1/f prior, or the average spectrum of the bundled photos. Only with the MACO parametrization."),
+    "transforms": Spec("Transformation robustness", "Random pad, jitter, scale and rotation of the network's "
+                       "input before each step (MACO: random crops and noise); the stored image is never transformed."),
+    # -- class impressions ------------------------------------------------------------------------------
+    "make": Spec("What to make", "A class impression (SCI beside the plain baseline), or a negative image: "
+                 "two classes grown from the two halves of one image.",
+                 choices={"sci": "Class impression (SCI vs baseline)", "negative": "Negative image (two classes fused)"}),
+    "baseline": Spec("Plain baseline beside it", "Also run the plain class impression (no TV, uniform learning "
+                     "rate, no object selection) with the same seed."),
+    "tv": Spec("TV regulariser (eq. 1)", "Total-variation regulariser: penalises differences between "
+               "neighbouring pixels."),
+    "tv_weight": Spec("λ1 (TV weight)", "Weight of the total-variation term (eq. 1 of Addepalli et al.): "
+                      "penalises differences between neighbouring pixels. Class impressions: only with the TV "
+                      "regulariser on; class visualization: 0 is off."),
+    "tv_every": Spec("k (TV every k steps)", "Apply the TV step every k iterations. Only with the TV regulariser "
+                     "on.", "steps"),
+    "saliency_lr": Spec("Saliency-driven learning rate (eqs. 2-4)", "Off: every pixel moves with the uniform "
+                        "learning rate."),
+    "c2": Spec("C2 (eq. 3)", "Scales the saliency-driven learning rate; C1 = C2 · iterations / t. Only with the "
+               "saliency-driven learning rate on."),
+    "t_switch": Spec("t (switch iteration)", "Iteration at which the learning-rate schedule switches (eq. 3). "
+                     "Only with the saliency-driven learning rate on.", "steps"),
+    "grad_cum0": Spec("grad_cum₀ (eq. 2)", "Starting value of the accumulated gradient map. Only with the "
+                      "saliency-driven learning rate on."),
+    "single_object": Spec("Single object (sec. 3.3)", "Grow one object from the most activated circle instead "
+                          "of filling the image."),
+    "select_radius": Spec("r (selection radius, eq. 5)", "Radius of the most activated circle that is kept. "
+                          "Only with single object on.", "px"),
+    "preci_iterations": Spec("Pre-CI iterations", "A few high-learning-rate steps that find the most activated "
+                             "circle. Only with single object on.", "steps"),
+    "first": Spec("First class (grown left)", CLASS_HELP),
+    "second": Spec("Second class (grown right)", CLASS_HELP),
+    "first_iterations": Spec("Iterations, first class", "Steps on the first class.", "steps"),
+    "second_iterations": Spec("Iterations, second class", "Steps on the second class.", "steps"),
+    # -- compare backbones ---------------------------------------------------------------------------------
+    "models": Spec("Models (2-3)", "Bundled offline backbones, or the model chosen in the sidebar."),
+}
+
+
+def spec(name: str) -> Spec:
+    """The table's entry for ``name``; an unknown name is a programming error (every widget is in the table)."""
+    try:
+        return PARAMS[name]
+    except KeyError:
+        raise KeyError(f"parameter {name!r} is not in netviz_app/params.py's table; add its label, unit and "
+                       f"tooltip there") from None
