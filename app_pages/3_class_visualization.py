@@ -26,7 +26,7 @@ CUSTOM = "custom"
 state = UrlState(PREFIX).declare(
     Param("target", "int", 76 if net.num_classes > 76 else 0, lo=0, hi=net.num_classes - 1, aliases=("cls",)),
     Param("preset", "choice", DEFAULT_PRESET, choices=(*PRESETS, CUSTOM)),
-    *classvis_params.settings_params(max_iterations=500, preset=DEFAULT_PRESET),
+    *classvis_params.settings_params(max_iterations=500, preset=classvis_params.preset_from_url()),
 )
 
 

@@ -25,7 +25,7 @@ state = UrlState(PREFIX).declare(
     Param("models", "multi", list(BUNDLED_MODELS[:2]), choices=choices, min_items=1, max_items=3),
     Param("target", "int", 76, lo=0, hi=999, aliases=("cls",)),
     Param("preset", "choice", DEFAULT_PRESET, choices=(*PRESETS, "custom")),
-    *classvis_params.settings_params(max_iterations=300, preset=DEFAULT_PRESET),
+    *classvis_params.settings_params(max_iterations=300, preset=classvis_params.preset_from_url()),
 )
 
 

@@ -7,7 +7,9 @@ New parameters carry the settings' own names (CONVENTIONS: one name per quantity
 
 from __future__ import annotations
 
-from netviz_core.classvis import INITS, OBJECTIVES, PRESETS
+import streamlit as st
+
+from netviz_core.classvis import DEFAULT_PRESET, INITS, OBJECTIVES, PRESETS
 from netviz_core.optimize.parametrizations import PARAMETRIZATIONS
 from netviz_core.optimize.spectrum import MAGNITUDES
 from netviz_core.optimize.steps import OPTIMIZERS
@@ -24,7 +26,7 @@ TV_WEIGHTS = (0.0, *log_steps(-7, -2))
 L2_WEIGHTS = (0.0, *log_steps(-6, 0))
 
 
-def settings_params(max_iterations: int, preset: str = "cs231n") -> tuple[Param, ...]:
+def settings_params(max_iterations: int, preset: str = DEFAULT_PRESET) -> tuple[Param, ...]:
     """The URL parameters of the settings, with ``preset``'s values as defaults."""
     base = PRESETS[preset]
     return (
@@ -44,6 +46,16 @@ def settings_params(max_iterations: int, preset: str = "cs231n") -> tuple[Param,
         Param("optimizer", "choice", base["optimizer"], choices=tuple(OPTIMIZERS)),
         Param("transforms", "bool", base["transforms"]),
     )
+
+
+def preset_from_url(default: str = DEFAULT_PRESET) -> str:
+    """The preset a shared link names (``?preset=cs231n``), else ``default``.
+
+    Its values are the defaults of the settings the link leaves out, so a link that names
+    only a preset opens that preset, not the default preset's values under its name.
+    """
+    named = st.query_params.get("preset")
+    return named if named in PRESETS else default
 
 
 def apply_preset(state: UrlState) -> None:

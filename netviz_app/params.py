@@ -80,7 +80,7 @@ PARAMS: dict[str, Spec] = {
                    "(Olah et al. 2017); maco: the phase of a fixed natural spectrum (Fel et al. 2023); "
                    "cs231n: the assignment's settings; simonyan: L2 only, from the mean image. "
                    "Shows custom once a setting differs from the preset.",
-                   choices={"cs231n": "cs231n", "simonyan": "simonyan", "custom": "custom"}),
+                   choices={"lucid": "lucid", "maco": "maco", "cs231n": "cs231n", "simonyan": "simonyan", "custom": "custom"}),
     "l2_weight": Spec("λ (L2 weight)", "Weight of the L2 regulariser λ‖I‖²: larger keeps the image closer to grey "
                       "(log scale)."),
     "jitter": Spec("Jitter", "Random shift of the image before each step (transformation robustness).", "px"),

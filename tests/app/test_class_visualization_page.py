@@ -65,7 +65,7 @@ def test_preset_and_hostile_url():
                          "objective": "DROP TABLE", "preset": "simonyan"})
     assert_ok(at)
     assert at.slider(key="cv.iterations").value == 500
-    default = PRESETS[DEFAULT_PRESET]  # bad values fall back to the default preset's
+    default = PRESETS["simonyan"]  # bad values fall back to the values of the preset the link names
     assert at.select_slider(key="cv.l2_weight").value == default["l2_weight"]
     assert at.select_slider(key="cv.lr").value == default["lr"]  # non-finite: the default
     assert at.slider(key="cv.blur_sigma").value == 3.0
