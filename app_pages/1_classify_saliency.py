@@ -168,7 +168,7 @@ def metrics_row(method: str, trust: dict[str, dict]) -> None:
         if st.button("Randomisation cascade", key=f"cascade_{method}", help="one map per re-initialised layer"):
             with st.spinner("Re-initialising layer by layer..."):
                 cascade = randomization_cascade(net, ctx.model_key, ctx.image, ctx.image_key, target, method,
-                                                options_for(method))
+                                                method_options(method))
             st.line_chart({"layers re-initialised": list(range(1, len(cascade["spearman"]) + 1)),
                            "Spearman ρ": cascade["spearman"]}, x="layers re-initialised", y="Spearman ρ", height=220)
             st.caption(" → ".join(cascade["unit"]))

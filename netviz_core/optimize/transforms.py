@@ -21,9 +21,6 @@ Everything is torch on the model's device: no numpy round trip per step.
 
 from __future__ import annotations
 
-import math
-from functools import lru_cache
-
 import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import InterpolationMode

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netviz_core.classvis import DEFAULT_PRESET, PRESETS
+from netviz_core.classvis import PRESETS
 
 from .conftest import TIMEOUT, assert_ok, open_app
 

@@ -8,7 +8,7 @@
   the fold with the settings open.
 
 Screenshots of the layout checks go to /tmp/netviz-stage-*.png (look at them).
-Uses the server/browser fixtures of test_browser.py (or tests/e2e/conftest.py).
+Uses the server and browser fixtures of tests/e2e/conftest.py.
 """
 
 from __future__ import annotations
@@ -18,11 +18,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
-try:  # the fixtures may live in tests/e2e/conftest.py instead, where pytest finds them itself
-    from .test_browser import browser, server  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
 
 CHROMIUM = "/usr/bin/chromium"
 SLOW_MS = 300_000
