@@ -634,7 +634,7 @@ def test_class_visualization_lr_1e6_without_clamping_is_stopped_at_step_1(lite0)
     from netviz_core.classvis import class_visualization
 
     with pytest.raises(OptimisationError, match=r"Step 1: the image exploded.*Lower the learning rate"):
-        class_visualization(lite0, [76], iterations=3, lr=1e6, clamp=False)
+        class_visualization(lite0, [76], preset="cs231n", iterations=3, lr=1e6, clamp=False)
 
 
 @pytest.mark.parametrize(
@@ -650,7 +650,7 @@ def test_class_visualization_lr_1e6_without_clamping_is_stopped_at_step_1(lite0)
 def test_class_visualization_extremes_that_have_a_correct_result(tiny, overrides, check):
     from netviz_core.classvis import class_visualization
 
-    result = class_visualization(tiny, [1], **{"iterations": 2, **overrides})
+    result = class_visualization(tiny, [1], preset="cs231n", **{"iterations": 2, **overrides})
     assert check(result)
     assert all(np.isfinite(np.asarray(im, dtype=float)).all() for im in result.images)
 

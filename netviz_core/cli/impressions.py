@@ -22,8 +22,8 @@ def register(sub) -> None:
     p.add_argument("--out", "-o", required=True, help="PNG file to write")
     p.add_argument("--fuse", default=None, metavar="C2", help="second class: make a negative image of both")
     p.add_argument("--iterations", "-n", type=int, default=None, help="steps (default 300; with --fuse: the first class, default 40)")
-    p.add_argument("--fuse-iterations", type=int, default=40,
-                   help="with --fuse: steps of the second class (default 40, as many as the first)")
+    p.add_argument("--fuse-iterations", type=int, default=12,
+                   help="with --fuse: steps of the second class (default 12)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-tv", action="store_true", help="switch off the TV step (eq. 1)")
     p.add_argument("--no-saliency-lr", action="store_true", help="uniform learning rate instead of eqs. 2-4")

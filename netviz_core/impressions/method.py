@@ -251,7 +251,7 @@ def negative_frames(
     settings: ImpressionSettings | None = None,
     *,
     first_iterations: int = 40,
-    second_iterations: int = 40,
+    second_iterations: int = 12,
     centres=None,
     seed: int | None = None,
     state: dict | None = None,
@@ -261,10 +261,7 @@ def negative_frames(
     Each phase is a saliency-driven run (the circle starts at ``radius_start`` again,
     a fresh grad_cum), the second starting from the first one's image.  Frames of the
     second phase continue the step count; each frame's ``targets`` is the class being
-    developed at that moment.  Each circle grows over its own phase to the distance
-    between the centres, so both classes get the same area and the second does not
-    paint over the first one's centre (with the single-object schedule of 150 steps a
-    short second phase got a 9-pixel circle).
+    developed at that moment.
     """
     settings = (settings or ImpressionSettings()).validated()
     a, b = resolve_targets(net, [first, second])
@@ -286,10 +283,8 @@ def negative_frames(
     x = uniform_noise_on_mean(net, 1, gens)
     offset = 0
     phases = ((a, c[0:1], first_iterations), (b, c[1:2], second_iterations))
-    separation = float((c[0] - c[1]).norm())
     for k, (target, centre, iters) in enumerate(phases):
-        phase_settings = settings.replace(single_object=True, max_iter=iters, radius_iterations=max(1, iters),
-                                          radius_max=max(settings.radius_start, separation))
+        phase_settings = settings.replace(single_object=True, max_iter=iters)
         mask = growing_circle(centre, phase_settings, size)
         hook = SaliencyLearningRate(c2=settings.c2, t_switch=settings.t_switch,
                                     grad_cum0=settings.grad_cum0 if settings.saliency_lr else settings.lr,
@@ -345,7 +340,7 @@ def negative_image(
     settings: ImpressionSettings | None = None,
     *,
     first_iterations: int = 40,
-    second_iterations: int = 40,
+    second_iterations: int = 12,
     centres=None,
     seed: int | None = None,
     on_frame=None,
