@@ -13,6 +13,7 @@ from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 from netviz_core.impressions import ImpressionSettings, impression_frames, negative_frames
 from netviz_core.impressions.metrics import probabilities_of_saved
+from netviz_core.impressions.settings import TRANSFORMS_ON
 
 st.title("Class Impressions")
 st.caption("Mopuri et al.'s class impressions, and Addepalli et al.'s saliency-driven version (SCI): "
@@ -41,6 +42,8 @@ state = UrlState(PREFIX).declare(
     Param("c2", "float", D.c2, lo=0.5, hi=16.0),
     Param("t_switch", "int", D.t_switch, lo=1, hi=1000),
     Param("grad_cum0", "float", D.grad_cum0, lo=0.01, hi=1.0),
+    Param("lr_map_peak", "float", D.lr_map_peak, lo=0.05, hi=0.95),
+    Param("transforms_on", "choice", D.transforms_on, choices=TRANSFORMS_ON),
     Param("single", "bool", D.single_object),
     Param("select_radius", "float", D.select_radius, lo=5.0, hi=100.0),
     Param("preci", "int", D.preci_iterations, lo=0, hi=50),
@@ -81,6 +84,9 @@ with st.expander("SCI controls", expanded=mode == "sci"):
     state.slider("c2", "C2", step=0.5, container=c[3])
     state.slider("t_switch", "t (switch iteration)", container=c[3])
     state.slider("grad_cum0", "grad_cum₀", step=0.01, container=c[3])
+    state.slider("lr_map_peak", "Rate map peak (below the pre-CI's 1.0)", step=0.05, container=c[1])
+    state.radio("transforms_on", "Random transforms act on", container=c[3], horizontal=True,
+                format_func={"input": "network input", "image": "stored image"}.get)
 state.sync(sidebar_state())
 
 v = state.values()
@@ -90,8 +96,10 @@ try:
         lambda1=float(v["lambda1"]), tv_every=int(v["tv_every"]), saliency_lr=bool(v["sal"]), c2=float(v["c2"]),
         t_switch=int(v["t_switch"]), grad_cum0=float(v["grad_cum0"]), single_object=bool(v["single"]),
         select_radius=float(v["select_radius"]), preci_iterations=int(v["preci"]),
+        lr_map_peak=float(v["lr_map_peak"]), transforms_on=v["transforms_on"],
     ).validated()
-    base = ImpressionSettings.baseline(max_iter=sci.max_iter, lr=sci.lr, seed=sci.seed).validated()
+    base = ImpressionSettings.baseline(max_iter=sci.max_iter, lr=sci.lr, seed=sci.seed,
+                                       transforms_on=sci.transforms_on).validated()
 except NetVizError as exc:
     st.error(str(exc))
     st.stop()
