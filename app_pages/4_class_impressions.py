@@ -32,7 +32,7 @@ state = UrlState(PREFIX).declare(
     Param("mode", "choice", "sci", choices=tuple(MODES)),
     Param("cls", "int", 130 if n_cls > 130 else 0, lo=0, hi=n_cls - 1),
     Param("baseline", "bool", True),
-    Param("iters", "int", D.max_iter, lo=1, hi=1000),
+    Param("iters", "int", D.iterations, lo=1, hi=1000),
     Param("lr", "float", D.lr, lo=0.01, hi=1.0),
     Param("seed", "int", D.seed, lo=0, hi=2**31 - 1),
     Param("tv", "bool", D.tv),
@@ -92,13 +92,13 @@ state.sync(sidebar_state())
 v = state.values()
 try:
     sci = ImpressionSettings(
-        max_iter=int(v["iters"]), lr=float(v["lr"]), seed=int(v["seed"]), tv=bool(v["tv"]),
+        iterations=int(v["iters"]), lr=float(v["lr"]), seed=int(v["seed"]), tv=bool(v["tv"]),
         lambda1=float(v["lambda1"]), tv_every=int(v["tv_every"]), saliency_lr=bool(v["sal"]), c2=float(v["c2"]),
         t_switch=int(v["t_switch"]), grad_cum0=float(v["grad_cum0"]), single_object=bool(v["single"]),
         select_radius=float(v["select_radius"]), preci_iterations=int(v["preci"]),
         lr_map_peak=float(v["lr_map_peak"]), transforms_on=v["transforms_on"],
     ).validated()
-    base = ImpressionSettings.baseline(max_iter=sci.max_iter, lr=sci.lr, seed=sci.seed,
+    base = ImpressionSettings.baseline(iterations=sci.iterations, lr=sci.lr, seed=sci.seed,
                                        transforms_on=sci.transforms_on).validated()
 except NetVizError as exc:
     st.error(str(exc))
@@ -148,7 +148,7 @@ if live.decide(PREFIX, config, start, stop):
         st.error(str(exc))
         st.stop()
     run = live.begin(PREFIX, config)
-    keep = live.keep_every(sci.max_iter if mode == "sci" else int(v["iters1"]) + int(v["iters2"]), budget=60)
+    keep = live.keep_every(sci.iterations if mode == "sci" else int(v["iters1"]) + int(v["iters2"]), budget=60)
 
     def record(run: live.LiveRun, step) -> None:
         run.history.append(tuple(float(f.probabilities[0]) for f in step.frames))

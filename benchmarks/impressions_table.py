@@ -47,9 +47,9 @@ def main(argv=None) -> int:
     others = [load_model_cached(m, device="cpu") for m in ("tf_efficientnet_lite1", "tf_efficientnet_lite2")]
     n = args.iterations
     f = n / 300.0
-    sci = ImpressionSettings(max_iter=n, seed=args.seed, t_switch=max(1, round(150 * f)),
+    sci = ImpressionSettings(iterations=n, seed=args.seed, t_switch=max(1, round(150 * f)),
                              radius_iterations=max(1, round(150 * f)), preci_iterations=max(1, round(10 * f)))
-    base = ImpressionSettings.baseline(max_iter=n, seed=args.seed)
+    base = ImpressionSettings.baseline(iterations=n, seed=args.seed)
     img_dir = Path(args.out).with_suffix("")
     img_dir.mkdir(parents=True, exist_ok=True)
 

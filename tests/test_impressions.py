@@ -78,7 +78,7 @@ def test_saliency_hook_uses_previous_grad_cum_and_switches_weight_at_t():
     g[0, 0] = torch.tensor([[2.0, 0.5], [0.0, -4.0]])
     g[0, 1] = torch.tensor([[-1.0, -1.0], [0.0, 1.0]])
     g_hat = torch.tensor([[0.5, 0.25], [0.0, 1.0]])
-    hook = SaliencyLearningRate(c2=4.0, t_switch=150, grad_cum0=0.1, max_iter=300, peak=0.1)
+    hook = SaliencyLearningRate(c2=4.0, t_switch=150, grad_cum0=0.1, iterations=300, peak=0.1)
     assert hook.c1 == 8.0
     state: dict = {}
     hook(_ctx(0, state), g)  # iteration 1
@@ -164,7 +164,7 @@ def test_settings_round_trip_json_and_defaults_are_the_papers():
     s = ImpressionSettings()
     assert (s.c2, s.t_switch, s.grad_cum0, s.lr, s.tv_every) == (4.0, 150, 0.1, 0.1, 1)
     assert (s.radius_start, s.radius_max, s.radius_iterations) == (1.0, 150.0, 150)
-    assert s.c1_value == pytest.approx(4.0 * s.max_iter / 150)
+    assert s.c1_value == pytest.approx(4.0 * s.iterations / 150)
     t = s.replace(tv=False, scales=(1.0, 1.05), c1=3.0)
     back = ImpressionSettings.from_json(t.to_json())
     assert back == t
@@ -174,7 +174,7 @@ def test_settings_round_trip_json_and_defaults_are_the_papers():
 
 
 @pytest.mark.parametrize("bad", [
-    {"lambda1": -1}, {"max_iter": -3}, {"max_iter": 2.5}, {"tv_every": 0}, {"lr": 0}, {"lr": float("nan")},
+    {"lambda1": -1}, {"iterations": -3}, {"iterations": 2.5}, {"tv_every": 0}, {"lr": 0}, {"lr": float("nan")},
     {"t_switch": 0}, {"scales": []}, {"scales": [3.0]}, {"radius_max": 0.5}, {"tv": "yes"}, {"c1": -2},
 ])
 def test_bad_settings_raise_impression_error(bad):
@@ -265,7 +265,7 @@ def test_lr_map_statistics_reach_the_json(lite0):
     assert all(r["peak"][0] == pytest.approx(ImpressionSettings().lr_map_peak) for r in stats)
     assert all(0 <= r["still_fraction"][0] <= 1 for r in stats)
 
-TINY = dict(max_iter=4, t_switch=2, radius_iterations=2, preci_iterations=2)
+TINY = dict(iterations=4, t_switch=2, radius_iterations=2, preci_iterations=2)
 
 
 def test_frames_can_stop_at_any_step_and_model_stays_clean(lite0):
@@ -289,8 +289,8 @@ def test_class_impressions_result_and_baseline_share_the_start(lite0):
     m = res.metrics[0]
     assert 0 <= m["target_probability"] <= 1 and 0 <= m["single_object"] <= 1
     assert res.centres is not None and res.preci is not None
-    base = class_impressions(lite0, [1], ImpressionSettings.baseline(max_iter=0), metrics=False)
-    sci0 = class_impressions(lite0, [1], ImpressionSettings(max_iter=0, preci_iterations=1), metrics=False)
+    base = class_impressions(lite0, [1], ImpressionSettings.baseline(iterations=0), metrics=False)
+    sci0 = class_impressions(lite0, [1], ImpressionSettings(iterations=0, preci_iterations=1), metrics=False)
     assert torch.equal(base.images, sci0.images)  # same seed, same x0
     assert_model_clean(lite0)
 

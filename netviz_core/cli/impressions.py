@@ -64,7 +64,7 @@ def settings_from_args(args: argparse.Namespace):
         if getattr(args, flag) is not None:
             changes[key] = getattr(args, flag)
     if args.iterations is not None and not args.fuse:
-        changes["max_iter"] = args.iterations
+        changes["iterations"] = args.iterations
     changes["seed"] = args.seed
     return s.replace(**changes)
 

@@ -5,7 +5,7 @@ One run, for a batch of target classes (each image its own seed)::
     x0     = mean image + U[0, 255] noise                         (init.uniform_noise_on_mean)
     preCI  = a few plain steps at a very high rate from x0         (single_object only)
     centre = eq. 5 on |preCI − x0|                                 (the change the class made)
-    x      = x0, then max_iter steps of
+    x      = x0, then `iterations` steps of
              x += lr_map ⊙ g / max|g|        g = ∂L_c/∂x            (MapScaledGradient)
              lr_map = grad_cum_{i−1} · ĝ_i · circ(centre, r_i)     (SaliencyLearningRate)
              x −= lr · λ1 · ∂TV/∂x every k                         (TVStep)
@@ -140,11 +140,11 @@ def impression_frames(
         mask = growing_circle(centres, settings, tuple(x0.shape[-2:]))
     hook = SaliencyLearningRate(c2=settings.c2, t_switch=settings.t_switch,
                                 grad_cum0=settings.grad_cum0 if settings.saliency_lr else settings.lr,
-                                max_iter=settings.max_iter, c1=settings.c1_value, enabled=settings.saliency_lr, peak=settings.lr_map_peak,
+                                iterations=settings.iterations, c1=settings.c1_value, enabled=settings.saliency_lr, peak=settings.lr_map_peak,
                                 mask=mask)
     yield from optimize(net, x0, idx, step_rule=MapScaledGradient(1.0), post_steps=post_steps_for(settings),
                         transforms=transforms_for(settings),
-                        iterations=settings.max_iter, generators=gens, state=state, before_step=hook)
+                        iterations=settings.iterations, generators=gens, state=state, before_step=hook)
 
 
 def thin(rows: list, keep: int = 20) -> list:
@@ -284,11 +284,11 @@ def negative_frames(
     offset = 0
     phases = ((a, c[0:1], first_iterations), (b, c[1:2], second_iterations))
     for k, (target, centre, iters) in enumerate(phases):
-        phase_settings = settings.replace(single_object=True, max_iter=iters)
+        phase_settings = settings.replace(single_object=True, iterations=iters)
         mask = growing_circle(centre, phase_settings, size)
         hook = SaliencyLearningRate(c2=settings.c2, t_switch=settings.t_switch,
                                     grad_cum0=settings.grad_cum0 if settings.saliency_lr else settings.lr,
-                                    max_iter=iters, c1=phase_settings.c1_value, enabled=settings.saliency_lr, peak=settings.lr_map_peak,
+                                    iterations=iters, c1=phase_settings.c1_value, enabled=settings.saliency_lr, peak=settings.lr_map_peak,
                                     mask=mask)
         phase_state: dict = {}
         state["phase"] = k

@@ -30,7 +30,7 @@ TRANSFORMS_ON = ("input", "image")
 @dataclass(frozen=True)
 class ImpressionSettings:
     # run
-    max_iter: int = 300          # paper: not stated (fig. 2 shows 500); C1 = C2·max_iter/t depends on it
+    iterations: int = 300        # the paper's max_iter: not stated (fig. 2 shows 500); C1 = C2·max_iter/t
     lr: float = 0.1              # the uniform learning rate (the paper's 0.1), see MapScaledGradient for units
     seed: int = 0                # image i uses seed + i
     # random transforms of Mopuri et al. (8-bit levels, degrees, pixels)
@@ -68,7 +68,7 @@ class ImpressionSettings:
     # ------------------------------------------------------------------ derived
     @property
     def c1_value(self) -> float:
-        return float(self.c1) if self.c1 is not None else c1_for(self.c2, self.max_iter, self.t_switch)
+        return float(self.c1) if self.c1 is not None else c1_for(self.c2, self.iterations, self.t_switch)
 
     @classmethod
     def baseline(cls, **overrides: Any) -> "ImpressionSettings":
@@ -92,11 +92,11 @@ class ImpressionSettings:
             ok = ok and (v > low if strict else v >= low)
             need(ok, f"{name} must be a finite number {'>' if strict else '≥'} {low:g}, got {v!r}.")
 
-        for name in ("max_iter", "tv_every", "t_switch", "preci_iterations", "radius_iterations", "pad", "seed"):
+        for name in ("iterations", "tv_every", "t_switch", "preci_iterations", "radius_iterations", "pad", "seed"):
             v = getattr(self, name)
             need(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer, got {v!r}.")
-        need(self.max_iter >= 0, f"max_iter must be 0 or more, got {self.max_iter}.")
-        need(self.max_iter <= 100_000, f"max_iter of {self.max_iter} is too many; use at most 100000.")
+        need(self.iterations >= 0, f"iterations must be 0 or more, got {self.iterations}.")
+        need(self.iterations <= 100_000, f"iterations of {self.iterations} is too many; use at most 100000.")
         need(self.tv_every >= 1, f"tv_every (k) must be 1 or more, got {self.tv_every}.")
         need(self.t_switch >= 1, f"t_switch must be 1 or more, got {self.t_switch}.")
         need(self.preci_iterations >= 0, f"preci_iterations must be 0 or more, got {self.preci_iterations}.")

@@ -13,7 +13,7 @@ def test_impressions_json_writes_the_png(tmp_path, capsys):
                "--out", str(out), "--json"])
     assert rc == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["targets"] == [1] and data["settings"]["tv"] is False and data["settings"]["max_iter"] == 2
+    assert data["targets"] == [1] and data["settings"]["tv"] is False and data["settings"]["iterations"] == 2
     assert 0 <= data["metrics"][0]["target_probability"] <= 1
     assert Image.open(out).size == (224, 224)
 
