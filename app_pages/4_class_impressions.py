@@ -13,6 +13,7 @@ from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 from netviz_core.impressions import ImpressionSettings, impression_frames, negative_frames
 from netviz_core.impressions.metrics import probabilities_of_saved
+from netviz_core.impressions.settings import TRANSFORMS_ON
 
 st.title("Class Impressions")
 st.caption("Mopuri et al.'s class impressions, and Addepalli et al.'s saliency-driven version (SCI): "
@@ -30,17 +31,19 @@ state = UrlState(PREFIX).declare(
     Param("make", "choice", "sci", choices=("sci", "negative"), aliases=("mode",)),
     Param("target", "int", 130 if n_cls > 130 else 0, lo=0, hi=n_cls - 1, aliases=("cls",)),
     Param("baseline", "bool", True),
-    Param("iterations", "int", D.max_iter, lo=1, hi=1000, aliases=("iters",)),
+    Param("iterations", "int", D.iterations, lo=1, hi=1000, aliases=("iters",)),
     Param("lr", "float", D.lr, lo=0.01, hi=1.0),
     Param("seed", "int", D.seed, lo=0, hi=2**31 - 1),
     Param("tv", "bool", D.tv),
     # log-spaced steps that contain the default (0.02): a linear 0.05 grid could not return to it
-    Param("tv_weight", "logfloat", D.lambda1, choices=(*log_steps(-3, 0), 2.0), aliases=("lambda1",)),
+    Param("tv_weight", "logfloat", D.tv_weight, choices=(*log_steps(-3, 0), 2.0), aliases=("lambda1",)),
     Param("tv_every", "int", D.tv_every, lo=1, hi=10),
     Param("saliency_lr", "bool", D.saliency_lr, aliases=("sal",)),
     Param("c2", "float", D.c2, lo=0.5, hi=16.0),
     Param("t_switch", "int", D.t_switch, lo=1, hi=1000),
     Param("grad_cum0", "float", D.grad_cum0, lo=0.01, hi=1.0),
+    Param("lr_map_peak", "float", D.lr_map_peak, lo=0.05, hi=0.95),
+    Param("transforms_on", "choice", D.transforms_on, choices=TRANSFORMS_ON),
     Param("single_object", "bool", D.single_object, aliases=("single",)),
     Param("select_radius", "float", D.select_radius, lo=5.0, hi=100.0),
     Param("preci_iterations", "int", D.preci_iterations, lo=0, hi=50, aliases=("preci",)),
@@ -74,9 +77,11 @@ with st.expander("SCI controls", expanded=mode == "sci"):
     tv_on = state.toggle("tv", container=g)
     state.log_slider("tv_weight", container=g, disabled=not tv_on)
     state.slider("tv_every", container=g, disabled=not tv_on)
+    state.radio("transforms_on", container=g, horizontal=True)
     g = groups.container(width=300)
     sal_on = state.toggle("saliency_lr", container=g)
     state.slider("lr", step=0.01, container=g)
+    state.slider("lr_map_peak", step=0.05, container=g, disabled=not sal_on)
     state.slider("c2", step=0.5, container=g, disabled=not sal_on)
     state.slider("t_switch", container=g, disabled=not sal_on)
     state.slider("grad_cum0", step=0.01, container=g, disabled=not sal_on)
@@ -88,19 +93,22 @@ state.sync(sidebar_state())
 
 v = state.values()
 # Controls that a switch turns off keep their defaults in the settings, so that changing one cannot start a run.
-for switch, names_off in (("tv", ("tv_weight", "tv_every")), ("saliency_lr", ("c2", "t_switch", "grad_cum0")),
+for switch, names_off in (("tv", ("tv_weight", "tv_every")),
+                          ("saliency_lr", ("c2", "t_switch", "grad_cum0", "lr_map_peak")),
                           ("single_object", ("select_radius", "preci_iterations"))):
     if not v[switch]:
         v.update({name: state.params[name].default for name in names_off})
 try:
     sci = ImpressionSettings(
-        max_iter=int(v["iterations"]), lr=float(v["lr"]), seed=int(v["seed"]), tv=bool(v["tv"]),
-        lambda1=float(v["tv_weight"]), tv_every=int(v["tv_every"]), saliency_lr=bool(v["saliency_lr"]),
+        iterations=int(v["iterations"]), lr=float(v["lr"]), seed=int(v["seed"]), tv=bool(v["tv"]),
+        tv_weight=float(v["tv_weight"]), tv_every=int(v["tv_every"]), saliency_lr=bool(v["saliency_lr"]),
         c2=float(v["c2"]), t_switch=int(v["t_switch"]), grad_cum0=float(v["grad_cum0"]),
-        single_object=bool(v["single_object"]), select_radius=float(v["select_radius"]),
-        preci_iterations=int(v["preci_iterations"]),
+        lr_map_peak=float(v["lr_map_peak"]), single_object=bool(v["single_object"]),
+        select_radius=float(v["select_radius"]), preci_iterations=int(v["preci_iterations"]),
+        transforms_on=v["transforms_on"],
     ).validated()
-    base = ImpressionSettings.baseline(max_iter=sci.max_iter, lr=sci.lr, seed=sci.seed).validated()
+    base = ImpressionSettings.baseline(iterations=sci.iterations, lr=sci.lr, seed=sci.seed,
+                                       transforms_on=sci.transforms_on).validated()
 except NetVizError as exc:
     st.error(str(exc))
     st.stop()
@@ -117,7 +125,7 @@ else:
               sci.to_json())
     st.caption(f"**{names[targets[0]].split(',')[0]}** fused with **{names[targets[1]].split(',')[0]}** - {net.label}")
 
-total_steps = sci.max_iter if mode == "sci" else int(v["first_iterations"]) + int(v["second_iterations"])
+total_steps = sci.iterations if mode == "sci" else int(v["first_iterations"]) + int(v["second_iterations"])
 labels = list(variants)
 cols = st.columns(2)  # two pictures side by side at the column's width (a single variant keeps half the width)
 slot_list = [col.empty() for col in cols]

@@ -47,9 +47,9 @@ def main(argv=None) -> int:
     others = [load_model_cached(m, device="cpu") for m in ("tf_efficientnet_lite1", "tf_efficientnet_lite2")]
     n = args.iterations
     f = n / 300.0
-    sci = ImpressionSettings(max_iter=n, seed=args.seed, t_switch=max(1, round(150 * f)),
+    sci = ImpressionSettings(iterations=n, seed=args.seed, t_switch=max(1, round(150 * f)),
                              radius_iterations=max(1, round(150 * f)), preci_iterations=max(1, round(10 * f)))
-    base = ImpressionSettings.baseline(max_iter=n, seed=args.seed)
+    base = ImpressionSettings.baseline(iterations=n, seed=args.seed)
     img_dir = Path(args.out).with_suffix("")
     img_dir.mkdir(parents=True, exist_ok=True)
 
@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     lines = [
         f"Class impressions on tf_efficientnet_lite0, {n} iterations, seeds {args.seed}+i, "
         f"SCI with t = {sci.t_switch}, radius 1→150 over {sci.radius_iterations} steps, "
-        f"{sci.preci_iterations} extra pre-CI steps, λ1 = {sci.lambda1}, the saliency map peaking at {sci.lr_map_peak} (uniform rate {sci.lr}), "
+        f"{sci.preci_iterations} extra pre-CI steps, λ1 = {sci.tv_weight}, the saliency map peaking at {sci.lr_map_peak} (uniform rate {sci.lr}), "
         f"transforms on the {sci.transforms_on}.",
         "Probabilities are of the saved 8-bit image; transfer = the target's probability on lite1 / lite2 "
         "(resized to their inputs); single-object = saliency mass in the largest blob.",

@@ -656,7 +656,7 @@ def test_class_visualization_lr_1e6_without_clamping_is_stopped_at_step_1(lite0)
 def test_class_visualization_extremes_that_have_a_correct_result(tiny, overrides, check):
     from netviz_core.classvis import class_visualization
 
-    result = class_visualization(tiny, [1], **{"iterations": 2, **overrides})
+    result = class_visualization(tiny, [1], preset="cs231n", **{"iterations": 2, **overrides})
     assert check(result)
     assert torch.isfinite(result.tensors).all()  # the float result (the 8-bit pictures are finite by type)
     assert [im.size for im in result.images] == [tiny.input_size[::-1]]

@@ -22,15 +22,15 @@ def register(sub) -> None:
     p.add_argument("--out", "-o", required=True, help="PNG file to write")
     p.add_argument("--fuse", default=None, metavar="C2", help="second class: make a negative image of both")
     p.add_argument("--iterations", "-n", type=int, default=None, help="steps (default 300; with --fuse: the first class, default 40)")
-    p.add_argument("--fuse-iterations", type=int, default=40,
-                   help="with --fuse: steps of the second class (default 40, as many as the first)")
+    p.add_argument("--fuse-iterations", type=int, default=12,
+                   help="with --fuse: steps of the second class (default 12)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-tv", action="store_true", help="switch off the TV step (eq. 1)")
     p.add_argument("--no-saliency-lr", action="store_true", help="uniform learning rate instead of eqs. 2-4")
     p.add_argument("--no-single-object", action="store_true", help="no pre-CI circle / growing mask (sec. 3.3)")
     p.add_argument("--no-transforms", action="store_true", help="no random transforms after each step")
     p.add_argument("--baseline", action="store_true", help="plain class impressions of Mopuri et al. (all --no-*)")
-    p.add_argument("--lambda1", type=float, default=None, help="TV weight λ1")
+    p.add_argument("--tv-weight", type=float, default=None, help="TV weight λ1 (eq. 1)")
     p.add_argument("--tv-every", type=int, default=None, help="TV step every k iterations")
     p.add_argument("--c2", type=float, default=None)
     p.add_argument("--t-switch", type=int, default=None)
@@ -60,11 +60,11 @@ def settings_from_args(args: argparse.Namespace):
                       ("no_transforms", "transforms")):
         if getattr(args, flag):
             changes[key] = False
-    for flag, key in (("lambda1", "lambda1"), ("tv_every", "tv_every"), ("c2", "c2"), ("t_switch", "t_switch")):
+    for flag, key in (("tv_weight", "tv_weight"), ("tv_every", "tv_every"), ("c2", "c2"), ("t_switch", "t_switch")):
         if getattr(args, flag) is not None:
             changes[key] = getattr(args, flag)
     if args.iterations is not None and not args.fuse:
-        changes["max_iter"] = args.iterations
+        changes["iterations"] = args.iterations
     changes["seed"] = args.seed
     return s.replace(**changes)
 

@@ -5,7 +5,7 @@ One run, for a batch of target classes (each image its own seed)::
     x0     = mean image + U[0, 255] noise                         (init.uniform_noise_on_mean)
     preCI  = a few plain steps at a very high rate from x0         (single_object only)
     centre = eq. 5 on |preCI − x0|                                 (the change the class made)
-    x      = x0, then max_iter steps of
+    x      = x0, then `iterations` steps of
              x += lr_map ⊙ g / max|g|        g = ∂L_c/∂x            (MapScaledGradient)
              lr_map = grad_cum_{i−1} · ĝ_i · circ(centre, r_i)     (SaliencyLearningRate)
              x −= lr · λ1 · ∂TV/∂x every k                         (TVStep)
@@ -57,8 +57,8 @@ def _mopuri(settings: ImpressionSettings, kind):
 def post_steps_for(settings: ImpressionSettings) -> list:
     """TV step (if on), Mopuri's random transforms (if on the image), clamp: the ops after each logit step."""
     ops: list = []
-    if settings.tv and settings.lambda1 > 0:
-        ops.append(TVStep(settings.lambda1, lr=settings.lr, every=settings.tv_every))
+    if settings.tv and settings.tv_weight > 0:
+        ops.append(TVStep(settings.tv_weight, lr=settings.lr, every=settings.tv_every))
     if settings.transforms and settings.transforms_on == "image":
         ops.append(_mopuri(settings, RandomImpressionTransforms))
     ops.append(ClampToPixelRange())
@@ -132,11 +132,11 @@ def impression_frames(
         mask = growing_circle(centres, settings, tuple(x0.shape[-2:]))
     hook = SaliencyLearningRate(c2=settings.c2, t_switch=settings.t_switch,
                                 grad_cum0=settings.grad_cum0 if settings.saliency_lr else settings.lr,
-                                max_iter=settings.max_iter, c1=settings.c1_value, enabled=settings.saliency_lr, peak=settings.lr_map_peak,
+                                iterations=settings.iterations, c1=settings.c1_value, enabled=settings.saliency_lr, peak=settings.lr_map_peak,
                                 mask=mask)
     yield from optimize(net, x0, idx, step_rule=MapScaledGradient(1.0), post_steps=post_steps_for(settings),
                         transforms=transforms_for(settings),
-                        iterations=settings.max_iter, generators=gens, state=state, before_step=hook)
+                        iterations=settings.iterations, generators=gens, state=state, before_step=hook)
 
 
 def thin(rows: list, keep: int = 20) -> list:
@@ -243,7 +243,7 @@ def negative_frames(
     settings: ImpressionSettings | None = None,
     *,
     first_iterations: int = 40,
-    second_iterations: int = 40,
+    second_iterations: int = 12,
     centres=None,
     seed: int | None = None,
     state: dict | None = None,
@@ -253,10 +253,7 @@ def negative_frames(
     Each phase is a saliency-driven run (the circle starts at ``radius_start`` again,
     a fresh grad_cum), the second starting from the first one's image.  Frames of the
     second phase continue the step count; each frame's ``targets`` is the class being
-    developed at that moment.  Each circle grows over its own phase to the distance
-    between the centres, so both classes get the same area and the second does not
-    paint over the first one's centre (with the single-object schedule of 150 steps a
-    short second phase got a 9-pixel circle).
+    developed at that moment.
     """
     settings = (settings or ImpressionSettings()).validated()
     a, b = resolve_targets(net, [first, second])
@@ -278,14 +275,12 @@ def negative_frames(
     x = uniform_noise_on_mean(net, 1, gens)
     offset = 0
     phases = ((a, c[0:1], first_iterations), (b, c[1:2], second_iterations))
-    separation = float((c[0] - c[1]).norm())
     for k, (target, centre, iters) in enumerate(phases):
-        phase_settings = settings.replace(single_object=True, max_iter=iters, radius_iterations=max(1, iters),
-                                          radius_max=max(settings.radius_start, separation))
+        phase_settings = settings.replace(single_object=True, iterations=iters)
         mask = growing_circle(centre, phase_settings, size)
         hook = SaliencyLearningRate(c2=settings.c2, t_switch=settings.t_switch,
                                     grad_cum0=settings.grad_cum0 if settings.saliency_lr else settings.lr,
-                                    max_iter=iters, c1=phase_settings.c1_value, enabled=settings.saliency_lr, peak=settings.lr_map_peak,
+                                    iterations=iters, c1=phase_settings.c1_value, enabled=settings.saliency_lr, peak=settings.lr_map_peak,
                                     mask=mask)
         phase_state: dict = {}
         state["phase"] = k
@@ -337,7 +332,7 @@ def negative_image(
     settings: ImpressionSettings | None = None,
     *,
     first_iterations: int = 40,
-    second_iterations: int = 40,
+    second_iterations: int = 12,
     centres=None,
     seed: int | None = None,
     on_frame=None,

@@ -62,11 +62,11 @@ T_SWITCH = 150
 GRAD_CUM0 = 0.1
 
 
-def c1_for(c2: float, max_iter: int, t_switch: int) -> float:
-    """Eq. 3: C1 = C2 · max_iter / t."""
+def c1_for(c2: float, iterations: int, t_switch: int) -> float:
+    """Eq. 3: C1 = C2 · max_iter / t, the paper's max_iter being the ``iterations`` setting."""
     if t_switch <= 0:
         raise ImpressionError(f"t_switch must be a positive number of iterations, got {t_switch}.")
-    return float(c2) * float(max_iter) / float(t_switch)
+    return float(c2) * float(iterations) / float(t_switch)
 
 
 def current_weight(iteration: int, c1: float, c2: float, t_switch: int) -> float:
@@ -112,7 +112,7 @@ class SaliencyLearningRate:
     c2: float = C2
     t_switch: int = T_SWITCH
     grad_cum0: float = GRAD_CUM0
-    max_iter: int = 300
+    iterations: int = 300
     c1: float | None = None
     enabled: bool = True
     mask: object = None
@@ -120,7 +120,7 @@ class SaliencyLearningRate:
 
     def __post_init__(self) -> None:
         if self.c1 is None:
-            self.c1 = c1_for(self.c2, self.max_iter, self.t_switch)
+            self.c1 = c1_for(self.c2, self.iterations, self.t_switch)
 
     def __call__(self, ctx: StepContext, grad: torch.Tensor) -> None:
         n, _, h, w = grad.shape

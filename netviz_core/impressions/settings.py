@@ -30,7 +30,7 @@ TRANSFORMS_ON = ("input", "image")
 @dataclass(frozen=True)
 class ImpressionSettings:
     # run
-    max_iter: int = 300          # paper: not stated (fig. 2 shows 500); C1 = C2·max_iter/t depends on it
+    iterations: int = 300        # the paper's max_iter: not stated (fig. 2 shows 500); C1 = C2·max_iter/t
     lr: float = 0.1              # the uniform learning rate (the paper's 0.1), see MapScaledGradient for units
     seed: int = 0                # image i uses seed + i
     # random transforms of Mopuri et al. (8-bit levels, degrees, pixels)
@@ -43,7 +43,7 @@ class ImpressionSettings:
     pad: int = 16
     # eq. 1: TV descent step of weight λ1 every k iterations
     tv: bool = True
-    lambda1: float = 0.02        # ours (the paper gives none): by experiment on lite0
+    tv_weight: float = 0.02        # ours (the paper gives none): by experiment on lite0
     tv_every: int = 1            # k (the paper shows k = 1 and k = 2)
     # eqs. 2-4: saliency-driven per-pixel learning rate
     saliency_lr: bool = True
@@ -68,7 +68,7 @@ class ImpressionSettings:
     # ------------------------------------------------------------------ derived
     @property
     def c1_value(self) -> float:
-        return float(self.c1) if self.c1 is not None else c1_for(self.c2, self.max_iter, self.t_switch)
+        return float(self.c1) if self.c1 is not None else c1_for(self.c2, self.iterations, self.t_switch)
 
     @classmethod
     def baseline(cls, **overrides: Any) -> "ImpressionSettings":
@@ -92,11 +92,11 @@ class ImpressionSettings:
             ok = ok and (v > low if strict else v >= low)
             need(ok, f"{name} must be a finite number {'>' if strict else '≥'} {low:g}, got {v!r}.")
 
-        for name in ("max_iter", "tv_every", "t_switch", "preci_iterations", "radius_iterations", "pad", "seed"):
+        for name in ("iterations", "tv_every", "t_switch", "preci_iterations", "radius_iterations", "pad", "seed"):
             v = getattr(self, name)
             need(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer, got {v!r}.")
-        need(self.max_iter >= 0, f"max_iter must be 0 or more, got {self.max_iter}.")
-        need(self.max_iter <= 100_000, f"max_iter of {self.max_iter} is too many; use at most 100000.")
+        need(self.iterations >= 0, f"iterations must be 0 or more, got {self.iterations}.")
+        need(self.iterations <= 100_000, f"iterations of {self.iterations} is too many; use at most 100000.")
         need(self.tv_every >= 1, f"tv_every (k) must be 1 or more, got {self.tv_every}.")
         need(self.t_switch >= 1, f"t_switch must be 1 or more, got {self.t_switch}.")
         need(self.preci_iterations >= 0, f"preci_iterations must be 0 or more, got {self.preci_iterations}.")
@@ -104,7 +104,7 @@ class ImpressionSettings:
         need(self.pad >= 0, f"pad must be 0 or more, got {self.pad}.")
         for name in ("lr", "preci_lr", "grad_cum0", "lr_map_peak"):
             finite(name, 0.0, strict=True)
-        for name in ("noise", "color_shift", "max_rotation", "lambda1", "c2", "radius_start"):
+        for name in ("noise", "color_shift", "max_rotation", "tv_weight", "c2", "radius_start"):
             finite(name, 0.0)
         finite("select_radius", 0.0)
         finite("radius_max", 0.0)

@@ -128,10 +128,10 @@ class TVStep(PostStep):
 
     name = "tv_step"
 
-    def __init__(self, lambda1: float, lr: float = 0.1, every: int = 1):
-        self.lambda1, self.lr, self.every = float(lambda1), float(lr), int(every)
+    def __init__(self, tv_weight: float, lr: float = 0.1, every: int = 1):
+        self.tv_weight, self.lr, self.every = float(tv_weight), float(lr), int(every)
 
     def __call__(self, x: torch.Tensor, ctx) -> torch.Tensor:
-        if self.lambda1 == 0.0:
+        if self.tv_weight == 0.0:
             return x
-        return x - self.lr * self.lambda1 * tv_gradient(x)
+        return x - self.lr * self.tv_weight * tv_gradient(x)

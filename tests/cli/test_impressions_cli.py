@@ -16,7 +16,7 @@ def test_impressions_json_writes_the_png(lite0, tmp_path, capsys):
                "--out", str(out), "--json"])
     assert rc == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["targets"] == [1] and data["settings"]["tv"] is False and data["settings"]["max_iter"] == 2
+    assert data["targets"] == [1] and data["settings"]["tv"] is False and data["settings"]["iterations"] == 2
     assert Image.open(out).size == (224, 224)
     # The reported P(goldfish) is what the written PNG gives when read back
     read_back = float(predict_proba(lite0, preprocess(lite0, out))[0, 1])
@@ -26,6 +26,6 @@ def test_impressions_json_writes_the_png(lite0, tmp_path, capsys):
 def test_impressions_bad_input_is_a_clear_error(tmp_path, capsys):
     assert main(["impressions", "--target", "1", "--out", str(tmp_path / "x.jpg")]) == 2
     assert ".png" in capsys.readouterr().err
-    assert main(["impressions", "--target", "1", "--lambda1", "-1", "--out", str(tmp_path / "x.png")]) == 2
-    assert "lambda1" in capsys.readouterr().err
+    assert main(["impressions", "--target", "1", "--tv-weight", "-1", "--out", str(tmp_path / "x.png")]) == 2
+    assert "tv_weight" in capsys.readouterr().err
     assert main(["impressions", "--target", "no such class zzz", "--out", str(tmp_path / "x.png")]) == 2

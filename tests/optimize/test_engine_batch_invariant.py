@@ -42,9 +42,9 @@ def _noise(net, seeds):
     return torch.maximum(torch.minimum(x, net.pixel_max), net.pixel_min), gens
 
 
-def _frames(net, targets, seeds, max_iter, **kw):
+def _frames(net, targets, seeds, iterations, **kw):
     x0, gens = _noise(net, seeds)
-    return list(optimize(net, x0, targets, generators=gens, **_parts(max_iter), **kw))
+    return list(optimize(net, x0, targets, generators=gens, **_parts(iterations), **kw))
 
 
 def test_batch_invariant_equals_separate_runs_bitwise(lite0):
