@@ -110,7 +110,10 @@ class ClassVisSettings:
     ``transforms`` the random transforms on the network's input (Lucid's for pixel
     and fourier, MACO's crops and noise for maco).  Blur and clamp act on pixels,
     so they need ``pixel``; the spectral parametrizations are smooth and bounded by
-    construction.  ``seed`` is an int (every image's generator gets it) or one int
+    construction.  ``fold_batchnorm`` runs the optimisation on a copy of the network
+    with each BatchNorm folded into its convolution (faster; the same function, but
+    float rounding differs, and class visualization amplifies any difference, so a
+    run pinned bit for bit on the original network needs it off).  ``seed`` is an int (every image's generator gets it) or one int
     per target.  ``preset`` only records where the values came from.  The field
     defaults are those of ``DEFAULT_PRESET``.
     """
@@ -135,6 +138,7 @@ class ClassVisSettings:
     clamp: bool = True
     seed: int | tuple[int, ...] = 0
     batch_invariant: bool = False
+    fold_batchnorm: bool = True
     gif_every: int = 5
 
     def __post_init__(self) -> None:
@@ -143,11 +147,6 @@ class ClassVisSettings:
         if isinstance(self.seed, (list, tuple)):
             object.__setattr__(self, "seed", tuple(self.seed))
         validate_settings(self)
-
-    @property
-    def lam(self) -> float:
-        """λ, the paper's name for ``l2_weight``."""
-        return self.l2_weight
 
     def seeds(self) -> list[int]:
         n = len(self.targets)
@@ -227,7 +226,7 @@ def validate_settings(s: ClassVisSettings) -> None:
             "set blur_every to 0, or choose the pixel parametrization.")
     if not _finite(s.noise_std) or s.noise_std <= 0:
         bad(f"The noise std must be a finite number above 0; got {s.noise_std!r}.")
-    for flag in ("clamp", "batch_invariant", "transforms"):
+    for flag in ("clamp", "batch_invariant", "fold_batchnorm", "transforms"):
         if not isinstance(getattr(s, flag), bool):
             bad(f"{flag} must be true or false; got {getattr(s, flag)!r}.")
     if not _is_int(s.gif_every) or s.gif_every < 1:
@@ -248,8 +247,6 @@ def settings_for(preset: str | None = DEFAULT_PRESET, **overrides) -> ClassVisSe
     if preset is not None and preset not in PRESETS:
         raise ClassVisualizationError(f"Unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}.")
     known = {f.name for f in fields(ClassVisSettings)}
-    if "lam" in overrides:  # the paper's symbol for l2_weight
-        overrides.setdefault("l2_weight", overrides.pop("lam"))
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ClassVisualizationError(f"Unknown class-visualization settings: {', '.join(unknown)}.")
@@ -425,9 +422,10 @@ class ClassVisRun:
         generators = engine.make_generators(s.seeds(), len(s.targets))
         x0 = start_images(self.net, s, generators)
         started = time.perf_counter()
-        # Only input gradients are needed: the network with its BatchNorms folded into the convolutions.
-        folded = input_gradient_model(self.net)
-        for frame in engine.optimize(folded, x0, list(s.targets), generators=generators, **engine_parts(s)):
+        # Only input gradients are needed: by default the network with its BatchNorms folded into the
+        # convolutions (equal in exact arithmetic; float rounding differs, see ``fold_batchnorm``).
+        model = input_gradient_model(self.net) if s.fold_batchnorm else self.net
+        for frame in engine.optimize(model, x0, list(s.targets), generators=generators, **engine_parts(s)):
             self._record(frame)
             self._elapsed = time.perf_counter() - started
             yield frame
@@ -554,8 +552,7 @@ def class_visualization(net, targets: Sequence[int | str] | int | str | None = N
     """Run a class visualization to the end (or until ``on_frame`` returns False).
 
     ``targets`` are class indices or names; ``preset`` one of ``PRESETS``;
-    ``overrides`` are ``ClassVisSettings`` fields (``lam`` is accepted for
-    ``l2_weight``).  ``settings`` (e.g. ``ClassVisSettings.from_json(...)``)
+    ``overrides`` are ``ClassVisSettings`` fields.  ``settings`` (e.g. ``ClassVisSettings.from_json(...)``)
     reproduces an earlier run.  ``transfer=True`` adds the probability each other
     bundled backbone gives each final image for its target.
     """

@@ -620,7 +620,7 @@ def test_blur_sigma_0_and_zero_iterations_are_handled(tiny):
         (dict(lr=float("nan")), r"learning rate must be a finite number above 0; got nan"),
         (dict(lr=float("inf")), r"learning rate must be a finite number above 0"),
         (dict(lr=-1.0), r"learning rate must be a finite number above 0"),
-        (dict(lam=float("inf")), r"L2 weight λ must be a finite number"),
+        (dict(l2_weight=float("inf")), r"L2 weight λ must be a finite number"),
         (dict(blur_sigma=-0.5), r"blur sigma must be a finite number of pixels, 0 or more"),
         (dict(iterations=-1), r"iterations must be a whole number, 0 or more"),
         (dict(iterations=2.5), r"iterations must be a whole number"),
@@ -647,7 +647,7 @@ def test_class_visualization_lr_1e6_without_clamping_is_stopped_at_step_1(lite0)
     "overrides, check",
     [
         (dict(lr=1e6), lambda r: r.steps == 2),  # clamped to the pixel range every step: stays finite
-        (dict(lam=1e6), lambda r: r.steps == 2),  # a normalised step has length lr whatever λ is
+        (dict(l2_weight=1e6), lambda r: r.steps == 2),  # a normalised step has length lr whatever λ is
         (dict(blur_sigma=0.0, blur_every=1), lambda r: r.steps == 2),
         (dict(iterations=0), lambda r: r.steps == 0),
     ],

@@ -51,7 +51,7 @@ FIVE = ["tarantula", 1, "flamingo", 187, "pizza"]
 def test_presets_are_the_papers_settings():
     s = settings_for("cs231n")
     assert (s.l2_weight, s.lr, s.iterations, s.blur_every, s.blur_sigma, s.jitter) == (1e-3, 25.0, 100, 10, 0.5, 16)
-    assert (s.objective, s.init, s.lam) == ("logit", "noise", 1e-3)
+    assert (s.objective, s.init, s.l2_weight) == ("logit", "noise", 1e-3)
     m = settings_for("simonyan")
     assert (m.objective, m.init, m.jitter, m.blur_every) == ("logit", "mean", 0, 0)
     parts = engine_parts(m)
@@ -87,7 +87,7 @@ def test_lucid_is_the_default_and_maco_its_own_recipe():
 
 
 def test_settings_round_trip_json():
-    s = settings_for("cs231n", lam=2e-3, iterations=7, seed=[3, 4], init="mean")
+    s = settings_for("cs231n", l2_weight=2e-3, iterations=7, seed=[3, 4], init="mean")
     s = ClassVisSettings.from_dict({**s.to_dict(), "targets": [76, 1]})
     again = ClassVisSettings.from_json(s.to_json())
     assert again == s and again.l2_weight == 2e-3 and again.seed == (3, 4) and again.targets == (76, 1)

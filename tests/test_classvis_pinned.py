@@ -29,6 +29,9 @@ PINNED = {
 
 CS231N = dict(objective="logit", init="noise", l2_weight=1e-3, lr=25.0, blur_every=10, blur_sigma=0.5, jitter=16,
               noise_std=1.0, clamp=True, seed=0)
+#: The pin is of the arithmetic on the network as loaded; the BatchNorm-folded copy that class
+#: visualization uses by default computes the same function with other float rounding.
+UNFOLDED = dict(fold_batchnorm=False)
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def pixel_hash(image) -> str:
 def test_fixed_seed_run_is_bit_identical_to_the_pinned_image(lite0, one_thread, iterations):
     if (torch.__version__, torch.backends.cpu.get_cpu_capability()) != PINNED_ON:
         pytest.skip(f"pinned on torch {PINNED_ON[0]} with {PINNED_ON[1]} kernels")
-    settings = settings_for("cs231n", targets=(76,), iterations=iterations, **CS231N)
+    settings = settings_for("cs231n", targets=(76,), iterations=iterations, **CS231N, **UNFOLDED)
     assert settings.preset == "cs231n"
     result = class_visualization(lite0, settings=settings)
     assert result.steps == iterations and result.images[0].size == (224, 224)
