@@ -113,6 +113,13 @@ PARAMS: dict[str, Spec] = {
                      "on.", "steps"),
     "saliency_lr": Spec("Saliency-driven learning rate (eqs. 2-4)", "Off: every pixel moves with the uniform "
                         "learning rate."),
+    "lr_map_peak": Spec("Rate-map peak", "The saliency-driven learning-rate map (eq. 4) is rescaled each step so "
+                        "that its largest entry is this (below the pre-CI rate of 1.0). Only with the "
+                        "saliency-driven learning rate on."),
+    "transforms_on": Spec("Random transforms act on", "Where the random jitter, scale and rotation are applied: "
+                          "the network's input (the stored image never changes) or the stored image itself "
+                          "(they then pile up over the steps).",
+                          choices={"input": "network input", "image": "stored image"}),
     "c2": Spec("C2 (eq. 3)", "Scales the saliency-driven learning rate; C1 = C2 · iterations / t. Only with the "
                "saliency-driven learning rate on."),
     "t_switch": Spec("t (switch iteration)", "Iteration at which the learning-rate schedule switches (eq. 3). "

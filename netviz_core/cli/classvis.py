@@ -38,7 +38,7 @@ def register(sub) -> None:
                    "cs231n: pixels, λ=1e-3, lr=25, 100 iterations, blur σ=0.5 every 10, jitter 16; "
                    "simonyan: pixels from the mean image, L2 only); the options below override it")
     p.add_argument("--iterations", "-n", type=int, default=None, help="number of gradient steps")
-    p.add_argument("--l2", dest="l2_weight", type=float, default=None, metavar="LAMBDA",
+    p.add_argument("--l2-weight", dest="l2_weight", type=float, default=None, metavar="LAMBDA",
                    help="λ, the weight of the L2 penalty λ‖I‖²")
     p.add_argument("--blur-every", type=int, default=None, metavar="K", help="blur every K steps (0: never)")
     p.add_argument("--blur-sigma", type=float, default=None, metavar="S", help="blur standard deviation in pixels")

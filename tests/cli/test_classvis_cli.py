@@ -37,7 +37,7 @@ def test_one_target_writes_out_and_gif_with_json(tmp_path, capsys):
 
 def test_several_targets_write_one_file_each(tmp_path, capsys):
     out = tmp_path / "cv.png"
-    rc = main(["classvis", "-t", "76", "-t", "goldfish", "--preset", "simonyan", "--iterations", "1", "--l2", "0.01",
+    rc = main(["classvis", "-t", "76", "-t", "goldfish", "--preset", "simonyan", "--iterations", "1", "--l2-weight", "0.01",
                "--no-progress", "--out", str(out), "--size", "100"])
     captured = capsys.readouterr()
     assert rc == 0, captured.err
