@@ -44,6 +44,18 @@ class Box:
         return self.left <= left and self.top <= top and right <= self.right and bottom <= self.bottom
 
 
+#: Methods whose map is a per-pixel input gradient (or a sum of them): speckled over the whole
+#: object and its edges, so the thresholded region is the whole crop or a few specks, not the
+#: object's box.  Their box is off by default; the CAM family, occlusion and Score-CAM give
+#: smooth region maps whose box localises.
+PIXEL_GRADIENT_METHODS = frozenset({"vanilla", "smoothgrad", "guided", "deconvnet", "integrated_gradients"})
+
+
+def box_by_default(method: str) -> bool:
+    """Whether a localisation box is drawn on ``method``'s map unless asked otherwise."""
+    return method not in PIXEL_GRADIENT_METHODS
+
+
 def _as_2d(saliency_map) -> np.ndarray:
     a = saliency_map.detach().float().cpu().numpy() if isinstance(saliency_map, torch.Tensor) else np.asarray(saliency_map, dtype=np.float32)
     if a.ndim == 3 and a.shape[0] == 1:
