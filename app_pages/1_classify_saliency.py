@@ -24,13 +24,20 @@ if ctx.net is None or ctx.image is None:
 net = ctx.net
 
 from netviz_core.saliency import METHODS  # noqa: E402  (after the early exit: saliency imports are not free)
+from netviz_core.saliency.overlay import (  # noqa: E402
+    DEFAULT_CLIP_PERCENTILE, DEFAULT_OPACITY, DEFAULT_OUTSIDE_SHADE, DEFAULT_SMOOTH,
+)
 
 methods = tuple(METHODS)
 state = UrlState("cls").declare(
     Param("target", "int", -1, lo=-1, hi=net.num_classes - 1, aliases=("cls",)),
     Param("methods", "multi", [m for m in methods if m not in SLOW_METHODS], choices=methods, max_items=len(methods)),
-    Param("opacity", "float", 0.5, lo=0.0, hi=1.0),
-    Param("box", "bool", True),
+    Param("opacity", "float", DEFAULT_OPACITY, lo=0.0, hi=1.0),
+    Param("clip_percentile", "float", DEFAULT_CLIP_PERCENTILE, lo=90.0, hi=100.0),
+    Param("smooth", "float", DEFAULT_SMOOTH, lo=0.0, hi=5.0),
+    Param("raw_map", "bool", False),
+    # auto: a box only where the method's box localises (netviz_core.saliency.localize.box_by_default)
+    Param("box", "choice", "auto", choices=("auto", "all", "off")),
     Param("box_threshold", "float", 0.3, lo=0.05, hi=0.95, aliases=("thr",)),
     Param("smoothgrad_samples", "int", 8, lo=1, hi=50, aliases=("sg_n",)),
 )
@@ -86,8 +93,11 @@ names = net.class_names
 # reruns, and a label naming the last image's class went stale when the image changed.
 state.class_select("target", names, container=row, top1="top-1 (the model's prediction)", width=320)
 opacity = state.slider("opacity", step=0.05, container=row, width=200)
-show_box = state.toggle("box", container=row, width="content")
-thr = state.slider("box_threshold", step=0.05, container=row, disabled=not show_box, width=200)
+box_mode = state.selectbox("box", container=row, width=200)
+thr = state.slider("box_threshold", step=0.05, container=row, disabled=box_mode == "off", width=200)
+clip = state.slider("clip_percentile", step=0.5, container=row, width=200)
+smooth = state.slider("smooth", step=0.5, container=row, width=200)
+show_raw = state.toggle("raw_map", container=row, width="content")
 chosen = state.multiselect("methods")
 sg_n = state.slider("smoothgrad_samples", container=row, disabled="smoothgrad" not in chosen, width=200)
 state.sync(sidebar_state())
@@ -95,7 +105,13 @@ state.sync(sidebar_state())
 target = result.indices[0] if state.get("target") == -1 else int(state.get("target"))
 st.caption(f"Saliency for class **{target}: {names[target]}** - {net.label}")
 
-from netviz_core.saliency import localize, overlay  # noqa: E402
+from netviz_core.saliency.localize import box_by_default, localize  # noqa: E402
+from netviz_core.saliency.overlay import heatmap, overlay  # noqa: E402
+
+
+def draws_box(method: str) -> bool:
+    """Whether ``method``'s map gets a localisation box under the page's box setting."""
+    return box_mode == "all" or (box_mode == "auto" and box_by_default(method))
 
 
 # --------------------------------------------------------------------------- trust metrics (lazy, cached)
@@ -209,7 +225,9 @@ show_trust = st.toggle("Trust metrics", key="cls_trust",
 maps: dict[str, np.ndarray] = {}
 metric_slots = {}  # method -> the container under its map, filled once the metrics are in
 
-per_row = 3
+crop_note = st.empty()  # filled once a map's geometry is known
+geometry = None
+per_row = 2 if show_raw else 3  # with the raw map beside it each method takes two pictures
 for row in range(0, len(chosen), per_row):
     cols = st.columns(per_row)
     for col, method in zip(cols, chosen[row: row + per_row]):
@@ -219,12 +237,19 @@ for row in range(0, len(chosen), per_row):
             try:
                 with st.spinner(f"{METHOD_TITLES.get(method, method)}..."):
                     m, geometry = saliency_map(net, ctx.model_key, ctx.image, ctx.image_key, target, method, options)
-                box = localize(m, geometry, threshold=thr) if show_box and float(m.max()) > 0 else None
-                pic = overlay(ctx.image, m, geometry, opacity=opacity, box=box)
+                box = localize(m, geometry, threshold=thr) if draws_box(method) and float(m.max()) > 0 else None
+                look = {"clip_percentile": clip, "smooth": smooth, "outside_shade": DEFAULT_OUTSIDE_SHADE}
+                pic = overlay(ctx.image, m, geometry, opacity=opacity, box=box, **look)
+                raw = heatmap(ctx.image, m, geometry, **look) if show_raw else None
             except NetVizError as exc:
                 st.warning(str(exc))
                 continue
-            st.image(pic, width="stretch")
+            if raw is None:
+                st.image(pic, width="stretch")
+            else:
+                p1, p2 = st.columns(2)
+                p1.image(pic, caption="over the photo", width="stretch")
+                p2.image(raw, caption="the map alone", width="stretch")
             if box is not None:
                 st.caption(f"box ({box.left:.0f}, {box.top:.0f}) - ({box.right:.0f}, {box.bottom:.0f})")
             d1, d2 = st.columns(2)
@@ -234,6 +259,18 @@ for row in range(0, len(chosen), per_row):
                                mime="application/octet-stream", on_click="ignore", key=f"dl_npy_{method}")
             maps[method] = m
             metric_slots[method] = st.container()
+
+if geometry is not None:
+    left_, top_, right_, bottom_ = geometry.crop_box
+    width_, height_ = geometry.original_size
+    cropped = (left_, top_, right_, bottom_) != (0.0, 0.0, float(width_), float(height_))
+    crop_note.caption(
+        "Colours: inferno, dark to bright yellow = weak to strong; the map's "
+        f"{clip:g}th percentile gets the brightest colour, and where the map is weak the photo shows through."
+        + (f" Greyed out: the part of the photo the model never saw. It classifies a centre crop "
+           f"({right_ - left_:.0f}×{bottom_ - top_:.0f} px of the {width_}×{height_} photo, resized to "
+           f"{geometry.input_size[1]}×{geometry.input_size[0]}), so no map can point there." if cropped else "")
+    )
 
 if show_trust and maps:
     trust = compute_trust(list(maps), method_options)

@@ -59,10 +59,20 @@ PARAMS: dict[str, Spec] = {
                              "deconvnet": "DeconvNet", "cam": "CAM", "gradcam": "Grad-CAM",
                              "gradcampp": "Grad-CAM++", "layercam": "Layer-CAM", "scorecam": "Score-CAM",
                              "integrated_gradients": "Integrated Gradients", "occlusion": "Occlusion"}),
-    "opacity": Spec("Overlay opacity", "How strongly the saliency map covers the photo (0: photo only, "
-                    "1: map only).", "0-1"),
-    "box": Spec("Localisation box", "Draw the bounding box of the salient region (the map thresholded at the "
-                "box threshold)."),
+    "opacity": Spec("Overlay opacity", "How strongly the map covers the photo where it is strongest; weaker "
+                    "pixels cover it proportionally less, and where the map is 0 the photo is untouched "
+                    "(0: photo only).", "0-1"),
+    "clip_percentile": Spec("Colour scale percentile", "The map is scaled so that this percentile of its "
+                            "values gets the brightest colour (higher values are clipped): a few extreme "
+                            "gradient pixels no longer leave the rest dark. 100: scaled by the maximum.", "%"),
+    "smooth": Spec("Display smoothing σ", "Gaussian blur of the map before it is drawn (the NPY download stays "
+                   "raw): merges the pixel speckle of gradient maps into visible regions. 0: none.",
+                   "model-input px"),
+    "raw_map": Spec("Raw map beside", "Show the map alone, in the same colours, beside each overlay."),
+    "box": Spec("Localisation box", "The bounding box of the salient region (the map thresholded at the box "
+                "threshold). Auto: only on region maps (CAM family, Score-CAM, occlusion); a pixel-gradient "
+                "map's box is usually the whole crop.",
+                choices={"auto": "auto (region maps)", "all": "every map", "off": "off"}),
     "box_threshold": Spec("Box threshold", "Fraction of the map's maximum above which a pixel counts as salient "
                           "for the box.", "× max"),
     "smoothgrad_samples": Spec("SmoothGrad samples n", "How many noisy copies SmoothGrad averages: more is "

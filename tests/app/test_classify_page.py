@@ -70,3 +70,38 @@ def test_untrained_model_is_labelled():
     assert_ok(at)
     assert any("UNTRAINED" in w.value for w in at.sidebar.warning)
     assert any("UNTRAINED" in c.value for c in at.caption)
+
+
+def box_captions(at) -> list[str]:
+    return [c.value for c in at.main.caption if c.value.startswith("box (")]
+
+
+def test_box_by_default_only_on_region_maps_and_the_raw_map_beside():
+    at = open_app(PAGE, QUICK)  # vanilla (a pixel gradient) and CAM (a region map)
+    assert_ok(at)
+    assert at.selectbox(key="cls.box").value == "auto"
+    assert len(box_captions(at)) == 1  # CAM's box only: vanilla's box would be the whole crop
+    overlays = len(at.main.image)
+    # the model sees the 300x300 centre of the 451x300 photo: the rest is greyed out and the caption says why
+    assert any("never saw" in c.value and "300×300" in c.value for c in at.main.caption)
+
+    at.selectbox(key="cls.box").set_value("all").run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert len(box_captions(at)) == 2
+    assert at.query_params["box"] in ("all", ["all"])
+    at.selectbox(key="cls.box").set_value("off").run(timeout=TIMEOUT)
+    assert box_captions(at) == [] and at.slider(key="cls.box_threshold").disabled
+
+    at.toggle(key="cls.raw_map").set_value(True).run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert not at.main.warning, [w.value for w in at.main.warning]
+    assert len(at.main.image) == overlays + 2  # one raw map beside each of the two overlays
+
+
+def test_display_settings_come_from_the_url():
+    at = open_app(PAGE, {**QUICK, "clip_percentile": "95", "smooth": "0", "box": "off"})
+    assert_ok(at)
+    assert at.slider(key="cls.clip_percentile").value == 95.0
+    assert at.slider(key="cls.smooth").value == 0.0
+    assert box_captions(at) == []
+    assert any("95th percentile" in c.value for c in at.main.caption)

@@ -129,3 +129,23 @@ def test_box_by_default_only_for_region_maps():
 
 def test_every_colormap_name_is_listed():
     assert {"inferno", "magma", "jet"} <= set(COLORMAPS)
+
+
+def test_cli_writes_the_raw_map_and_checks_the_display_options(assets, tmp_path, capsys):
+    # (the CLI's overlay options; tests/cli/test_saliency_cli.py covers the rest of `netviz saliency`)
+    from netviz_core.cli import main
+
+    out, raw = tmp_path / "over.png", tmp_path / "raw.png"
+    rc = main(["saliency", str(assets / "chelsea.png"), "--method", "cam", "--out", str(out), "--raw", str(raw),
+               "--clip-percentile", "98", "--smooth", "0"])
+    assert rc == 0
+    over, alone = np.asarray(Image.open(out)), np.asarray(Image.open(raw))
+    assert over.shape == alone.shape == (300, 451, 3)
+    # left of the 300-px centre crop (columns 75.5-375.5): the shaded photo in both pictures
+    assert np.array_equal(over[:, :70], alone[:, :70])
+    assert not np.array_equal(over[:, 100:350], alone[:, 100:350])
+    capsys.readouterr()
+    for flag, value, word in [("--clip-percentile", "0", "--clip-percentile"), ("--smooth", "-1", "--smooth"),
+                              ("--opacity", "2", "--opacity"), ("--raw", str(tmp_path / "raw.jpg"), "--raw")]:
+        rc = main(["saliency", str(assets / "chelsea.png"), "--out", str(out), flag, value])
+        assert rc == 2 and word in capsys.readouterr().err, flag
