@@ -65,9 +65,9 @@ PARAMS: dict[str, Spec] = {
     "clip_percentile": Spec("Colour scale percentile", "The map is scaled so that this percentile of its "
                             "values gets the brightest colour (higher values are clipped): a few extreme "
                             "gradient pixels no longer leave the rest dark. 100: scaled by the maximum.", "%"),
-    "smooth": Spec("Display smoothing σ", "Gaussian blur of the map before it is drawn (the NPY download stays "
-                   "raw): merges the pixel speckle of gradient maps into visible regions. 0: none.",
-                   "model-input px"),
+    "smooth": Spec("Display smoothing σ", "Gaussian blur of the map before it is drawn, σ in the model "
+                   "input's pixels (the NPY download stays raw): merges the pixel speckle of gradient maps into "
+                   "visible regions. 0: none.", "px"),
     "raw_map": Spec("Raw map beside", "Show the map alone, in the same colours, beside each overlay."),
     "box": Spec("Localisation box", "The bounding box of the salient region (the map thresholded at the box "
                 "threshold). Auto: only on region maps (CAM family, Score-CAM, occlusion); a pixel-gradient "
