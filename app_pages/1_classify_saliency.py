@@ -264,9 +264,11 @@ if geometry is not None:
     left_, top_, right_, bottom_ = geometry.crop_box
     width_, height_ = geometry.original_size
     cropped = (left_, top_, right_, bottom_) != (0.0, 0.0, float(width_), float(height_))
+    nth = f"{clip:g}" + ("th" if clip != int(clip) or 10 <= int(clip) % 100 <= 20
+                         else {1: "st", 2: "nd", 3: "rd"}.get(int(clip) % 10, "th"))
     crop_note.caption(
         "Colours: inferno, dark to bright yellow = weak to strong; the map's "
-        f"{clip:g}th percentile gets the brightest colour, and where the map is weak the photo shows through."
+        f"{nth} percentile gets the brightest colour, and where the map is weak the photo shows through."
         + (f" Greyed out: the part of the photo the model never saw. It classifies a centre crop "
            f"({right_ - left_:.0f}×{bottom_ - top_:.0f} px of the {width_}×{height_} photo, resized to "
            f"{geometry.input_size[1]}×{geometry.input_size[0]}), so no map can point there." if cropped else "")
