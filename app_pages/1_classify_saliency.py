@@ -17,10 +17,7 @@ METHOD_TITLES = spec("methods").choices
 SLOW_METHODS = ("scorecam", "integrated_gradients", "occlusion")
 
 st.title("Classify & Saliency")
-ctx = sidebar.context()
-if ctx.net is None or ctx.image is None:
-    st.info("Pick a model and an image in the sidebar.")
-    st.stop()
+ctx = sidebar.require(image=True)
 net = ctx.net
 
 from netviz_core.saliency import METHODS  # noqa: E402  (after the early exit: saliency imports are not free)

@@ -16,10 +16,7 @@ from netviz_core.images import preprocess, to_uint8
 st.title("Fooling images")
 st.caption("Gradient ascent on the target's score from your image until the model predicts it; "
            "then repaired on the 8-bit grid, so the downloaded PNG still fools.")
-ctx = sidebar.context()
-if ctx.net is None or ctx.image is None:
-    st.info("Pick a model and an image in the sidebar.")
-    st.stop()
+ctx = sidebar.require(image=True)
 net = ctx.net
 PREFIX = "fool"
 

@@ -15,10 +15,7 @@ from netviz_core.images import to_uint8
 st.title("Class Visualization")
 st.caption("I* = argmax_I S_c(I) - λ‖I‖² - λ1·TV(I), I = decode(p)  (Simonyan et al.; CS231n; "
            "Lucid's Fourier parametrization and transforms; MACO).")
-ctx = sidebar.context()
-if ctx.net is None:
-    st.info("Pick a model in the sidebar.")
-    st.stop()
+ctx = sidebar.require()
 net = ctx.net
 PREFIX = "cv"
 CUSTOM = "custom"

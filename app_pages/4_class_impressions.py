@@ -18,10 +18,7 @@ from netviz_core.impressions.settings import TRANSFORMS_ON
 st.title("Class Impressions")
 st.caption("Mopuri et al.'s class impressions, and Addepalli et al.'s saliency-driven version (SCI): "
            "TV regulariser, saliency-driven learning rate, single object grown from the most activated circle.")
-ctx = sidebar.context()
-if ctx.net is None:
-    st.info("Pick a model in the sidebar.")
-    st.stop()
+ctx = sidebar.require()
 net = ctx.net
 PREFIX = "ci"
 D = ImpressionSettings()

@@ -154,6 +154,15 @@ def context() -> Context:
     return st.session_state.get("_netviz_context") or Context()
 
 
+def require(image: bool = False) -> Context:
+    """The Context of this run; without a model (or, with ``image``, an image) a hint, and the page stops."""
+    ctx = context()
+    if ctx.net is None or (image and ctx.image is None):
+        st.info("Pick a model and an image in the sidebar." if image else "Pick a model in the sidebar.")
+        st.stop()
+    return ctx
+
+
 def presenting() -> bool:
     """Whether the dashboard is in presentation mode (the sidebar's toggle, or ``present=1`` in the URL)."""
     state = st.session_state.get("_netviz_sidebar_state")
