@@ -34,12 +34,11 @@ Two ways to run it:
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 import torch
 from PIL import Image
@@ -47,7 +46,7 @@ from PIL import Image
 from . import animation
 from . import targets as targets_mod
 from .classes import short_name
-from .errors import ClassVisualizationError
+from .errors import ClassVisualizationError, NetVizError
 from .optimize import engine
 from .optimize import init as start
 from .optimize.folding import input_gradient_model
@@ -56,6 +55,7 @@ from .optimize.parametrizations import PARAMETRIZATIONS, Fourier, Maco, Pixel
 from .optimize.spectrum import MAGNITUDES
 from .optimize.steps import OPTIMIZERS, step_rule_for
 from .optimize.transforms import ClampToPixelRange, GaussianBlur, Jitter, lucid_transforms, maco_transforms
+from .settings import JsonSettings
 
 OBJECTIVES = ("logit", "posterior")
 INITS = ("noise", "mean")
@@ -99,7 +99,7 @@ DISPLAY_SIZE = 448
 
 
 @dataclass(frozen=True)
-class ClassVisSettings:
+class ClassVisSettings(JsonSettings):
     """Everything that determines a class-visualization run (with the model's weights).
 
     ``l2_weight`` is λ of R(I) = λ‖I‖²₂ (I in normalised units); ``tv_weight`` the
@@ -115,8 +115,13 @@ class ClassVisSettings:
     float rounding differs, and class visualization amplifies any difference, so a
     run pinned bit for bit on the original network needs it off).  ``seed`` is an int (every image's generator gets it) or one int
     per target.  ``preset`` only records where the values came from.  The field
-    defaults are those of ``DEFAULT_PRESET``.
+    defaults are those of ``DEFAULT_PRESET``.  Validated on construction
+    (``ClassVisualizationError`` names the bad setting); ``to_json``/``from_json``
+    reproduce a run.
     """
+
+    error: ClassVar[type[NetVizError]] = ClassVisualizationError
+    what: ClassVar[str] = "class-visualization settings"
 
     targets: tuple[int, ...] = ()
     model: str | None = None
@@ -153,32 +158,11 @@ class ClassVisSettings:
         return [int(self.seed)] * n if isinstance(self.seed, int) else [int(s) for s in self.seed]
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = super().to_dict()
         d["targets"] = list(self.targets)
         if isinstance(self.seed, tuple):
             d["seed"] = list(self.seed)
         return d
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ClassVisSettings":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ClassVisualizationError(f"Unknown class-visualization settings: {', '.join(unknown)}.")
-        return cls(**d)
-
-    @classmethod
-    def from_json(cls, text: str) -> "ClassVisSettings":
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ClassVisualizationError(f"Class-visualization settings are not valid JSON: {exc}") from None
-        if not isinstance(d, dict):
-            raise ClassVisualizationError("Class-visualization settings must be a JSON object.")
-        return cls.from_dict(d)
 
 
 def _is_int(v) -> bool:
@@ -246,13 +230,9 @@ def settings_for(preset: str | None = DEFAULT_PRESET, **overrides) -> ClassVisSe
     """Settings of a named preset, with ``overrides`` (None values are ignored) applied."""
     if preset is not None and preset not in PRESETS:
         raise ClassVisualizationError(f"Unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}.")
-    known = {f.name for f in fields(ClassVisSettings)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ClassVisualizationError(f"Unknown class-visualization settings: {', '.join(unknown)}.")
-    values = dict(PRESETS[preset]) if preset is not None else {}
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return ClassVisSettings(preset=preset, **values)
+    ClassVisSettings.check_names(overrides)  # a misspelt name is an error even when its value is None
+    base = ClassVisSettings(preset=preset, **(PRESETS[preset] if preset is not None else {}))
+    return base.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def resolve_targets(net, targets: Sequence[int | str] | int | str) -> tuple[int, ...]:
@@ -395,7 +375,7 @@ class ClassVisRun:
         if settings is None:
             settings = settings_for(preset, **overrides)
         elif overrides:
-            settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+            settings = settings.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
         if targets is None:
             targets = settings.targets
         resolved = resolve_targets(net, targets)
@@ -404,7 +384,7 @@ class ClassVisRun:
                 f"These settings were made for {settings.model}, not {net.name}; load that model to reproduce them."
             )
         self.net = net
-        self.settings = replace(settings, targets=resolved, model=net.name)  # re-validates (seeds per target)
+        self.settings = settings.with_overrides(targets=resolved, model=net.name)  # re-validates (seeds per target)
         self.last: engine.Frame | None = None
         self._scores: list[torch.Tensor] = []
         self._probabilities: list[torch.Tensor] = []

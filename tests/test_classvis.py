@@ -123,6 +123,17 @@ def test_bad_settings_raise_a_clear_error(overrides, words):
     assert isinstance(info.value, NetVizError)
 
 
+def test_settings_for_and_from_json_name_the_unknown_setting():
+    with pytest.raises(ClassVisualizationError, match="Unknown class-visualization settings: colour"):
+        settings_for("cs231n", colour=None)
+    with pytest.raises(ClassVisualizationError, match="Unknown class-visualization settings: colour"):
+        ClassVisSettings.from_json('{"colour": 1}')
+    with pytest.raises(ClassVisualizationError, match="must be a JSON object, got list"):
+        ClassVisSettings.from_json("[1, 2]")
+    with pytest.raises(ClassVisualizationError, match="Unknown class-visualization settings: colour"):
+        settings_for("cs231n").with_overrides(colour=1)
+
+
 def test_bad_preset_target_and_json(lite0):
     with pytest.raises(ClassVisualizationError, match="preset"):
         settings_for("lucent")
