@@ -103,9 +103,9 @@ try:
         lr_map_peak=float(v["lr_map_peak"]), single_object=bool(v["single_object"]),
         select_radius=float(v["select_radius"]), preci_iterations=int(v["preci_iterations"]),
         transforms_on=v["transforms_on"],
-    ).validated()
+    )
     base = ImpressionSettings.baseline(iterations=sci.iterations, lr=sci.lr, seed=sci.seed,
-                                       transforms_on=sci.transforms_on).validated()
+                                       transforms_on=sci.transforms_on)
 except NetVizError as exc:
     st.error(str(exc))
     st.stop()

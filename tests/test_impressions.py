@@ -168,7 +168,7 @@ def test_settings_round_trip_json_and_defaults_are_the_papers():
     assert (s.c2, s.t_switch, s.grad_cum0, s.lr, s.tv_every) == (4.0, 150, 0.1, 0.1, 1)
     assert (s.radius_start, s.radius_max, s.radius_iterations) == (1.0, 150.0, 150)
     assert s.c1_value == pytest.approx(4.0 * s.iterations / 150)
-    t = s.replace(tv=False, scales=(1.0, 1.05), c1=3.0)
+    t = s.with_overrides(tv=False, scales=(1.0, 1.05), c1=3.0)
     back = ImpressionSettings.from_json(t.to_json())
     assert back == t
     assert json.loads(t.to_json())["scales"] == [1.0, 1.05]
@@ -182,7 +182,22 @@ def test_settings_round_trip_json_and_defaults_are_the_papers():
 ])
 def test_bad_settings_raise_impression_error(bad):
     with pytest.raises(ImpressionError):
-        ImpressionSettings(**bad).validated()
+        ImpressionSettings(**bad)
+
+
+def test_settings_from_json_turn_lists_into_tuples_and_overrides_are_checked():
+    s = ImpressionSettings.from_json('{"scales": [1.0, 1.1], "tv": false}')
+    assert s.scales == (1.0, 1.1) and s == ImpressionSettings(scales=(1.0, 1.1), tv=False)
+    with pytest.raises(ImpressionError, match="scales must be a list"):
+        ImpressionSettings.from_json('{"scales": 3}')
+    with pytest.raises(ImpressionError, match="Unknown impression settings: lamda1"):
+        s.with_overrides(lamda1=0.1)
+    with pytest.raises(ImpressionError, match="Unknown impression settings: lamda1"):
+        ImpressionSettings.baseline(lamda1=0.1)
+    with pytest.raises(ImpressionError, match="tv_every"):
+        s.with_overrides(tv_every=0)
+    with pytest.raises(ImpressionError, match="must be an ImpressionSettings, got dict"):
+        class_impressions(None, [1], settings={"tv": False})
 
 
 def test_bad_json_and_unknown_keys_raise():
@@ -236,7 +251,7 @@ def test_tv_step_lowers_total_variation():
 
 def test_transforms_on_is_validated():
     with pytest.raises(ImpressionError, match="transforms_on"):
-        ImpressionSettings(transforms_on="both").validated()
+        ImpressionSettings(transforms_on="both")
     assert ImpressionSettings().transforms_on == "input"
 
 

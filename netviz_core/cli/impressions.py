@@ -66,7 +66,7 @@ def settings_from_args(args: argparse.Namespace):
     if args.iterations is not None and not args.fuse:
         changes["iterations"] = args.iterations
     changes["seed"] = args.seed
-    return s.replace(**changes)
+    return s.with_overrides(**changes)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -41,6 +41,14 @@ def resolve_targets(net, targets) -> list[int]:
     return targets_mod.resolve_targets(net, targets)
 
 
+def _settings_or_default(settings: ImpressionSettings | None) -> ImpressionSettings:
+    if settings is None:
+        return ImpressionSettings()
+    if not isinstance(settings, ImpressionSettings):
+        raise ImpressionError(f"settings must be an ImpressionSettings, got {type(settings).__name__}.")
+    return settings
+
+
 def _seeds(settings: ImpressionSettings, n: int, seeds) -> list[int]:
     if seeds is None:
         return [settings.seed + i for i in range(n)]
@@ -89,7 +97,7 @@ def growing_circle(centres: torch.Tensor, settings: ImpressionSettings, size: tu
 
 def pre_class_impression(net, x0, targets, settings, generators) -> torch.Tensor:
     """A few plain logit steps at the very high rate ``preci_lr`` (random transforms on, nothing else)."""
-    pre = settings.replace(tv=False)
+    pre = settings.with_overrides(tv=False)
     last, _ = run(optimize(net, x0, targets, step_rule=MapScaledGradient(settings.preci_lr),
                            post_steps=post_steps_for(pre), transforms=transforms_for(pre), iterations=settings.preci_iterations,
                            generators=generators))
@@ -112,7 +120,7 @@ def impression_frames(
     ``centres`` (N, 2) as (y, x), and per step ``lr_map``, ``saliency``, ``grad_cum``,
     ``radius``.  ``centres`` skips the pre-CI and grows the circle from there.
     """
-    settings = (settings or ImpressionSettings()).validated()
+    settings = _settings_or_default(settings)
     idx = resolve_targets(net, targets)
     n = len(idx)
     gens = make_generators(_seeds(settings, n, seeds), n)
@@ -201,7 +209,7 @@ def class_impressions(
     single-object score; ``transfer_models`` (loaded models) adds the target
     probability on each.  ``on_frame(frame)`` returning False stops early.
     """
-    settings = (settings or ImpressionSettings()).validated()
+    settings = _settings_or_default(settings)
     idx = resolve_targets(net, targets)
     seed_list = _seeds(settings, len(idx), seeds)
     state: dict = {}
@@ -255,7 +263,7 @@ def negative_frames(
     second phase continue the step count; each frame's ``targets`` is the class being
     developed at that moment.
     """
-    settings = (settings or ImpressionSettings()).validated()
+    settings = _settings_or_default(settings)
     a, b = resolve_targets(net, [first, second])
     for name, v in (("first_iterations", first_iterations), ("second_iterations", second_iterations)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
@@ -276,7 +284,7 @@ def negative_frames(
     offset = 0
     phases = ((a, c[0:1], first_iterations), (b, c[1:2], second_iterations))
     for k, (target, centre, iters) in enumerate(phases):
-        phase_settings = settings.replace(single_object=True, iterations=iters)
+        phase_settings = settings.with_overrides(single_object=True, iterations=iters)
         mask = growing_circle(centre, phase_settings, size)
         hook = SaliencyLearningRate(c2=settings.c2, t_switch=settings.t_switch,
                                     grad_cum0=settings.grad_cum0 if settings.saliency_lr else settings.lr,
@@ -338,7 +346,7 @@ def negative_image(
     on_frame=None,
 ) -> NegativeResult:
     """Run ``negative_frames`` to the end; both classes' probabilities are of the saved 8-bit image."""
-    settings = (settings or ImpressionSettings()).validated()
+    settings = _settings_or_default(settings)
     a, b = resolve_targets(net, [first, second])
     if centres is None:
         centres = default_centres(net.input_size)

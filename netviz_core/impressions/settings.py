@@ -14,12 +14,12 @@ and say so below.
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from ..errors import ImpressionError
+from ..errors import ImpressionError, NetVizError
+from ..settings import JsonSettings
 from .schedule import C2, GRAD_CUM0, T_SWITCH, c1_for
 from .transforms import SCALES
 
@@ -28,7 +28,13 @@ TRANSFORMS_ON = ("input", "image")
 
 
 @dataclass(frozen=True)
-class ImpressionSettings:
+class ImpressionSettings(JsonSettings):
+    """Validated on construction (``ImpressionError`` names the bad setting); ``to_json``/``from_json``
+    reproduce a run, ``with_overrides`` changes settings."""
+
+    error: ClassVar[type[NetVizError]] = ImpressionError
+    what: ClassVar[str] = "impression settings"
+
     # run
     iterations: int = 300        # the paper's max_iter: not stated (fig. 2 shows 500); C1 = C2·max_iter/t
     lr: float = 0.1              # the uniform learning rate (the paper's 0.1), see MapScaledGradient for units
@@ -73,14 +79,14 @@ class ImpressionSettings:
     @classmethod
     def baseline(cls, **overrides: Any) -> "ImpressionSettings":
         """Plain class impressions (Mopuri et al.): random transforms and logit ascent only."""
-        return cls(**{"tv": False, "saliency_lr": False, "single_object": False, **overrides})
-
-    def replace(self, **changes: Any) -> "ImpressionSettings":
-        return replace(self, **changes).validated()
+        return cls(tv=False, saliency_lr=False, single_object=False).with_overrides(**overrides)
 
     # ------------------------------------------------------------------ checks
-    def validated(self) -> "ImpressionSettings":
-        """Return self, or raise ``ImpressionError`` naming the bad setting."""
+    def __post_init__(self) -> None:
+        """Raise ``ImpressionError`` naming the bad setting."""
+        # A list from JSON becomes a tuple, so settings stay hashable and compare equal after a round trip.
+        if isinstance(self.scales, list):
+            object.__setattr__(self, "scales", tuple(self.scales))
 
         def need(ok: bool, msg: str) -> None:
             if not ok:
@@ -111,9 +117,9 @@ class ImpressionSettings:
         need(self.radius_max >= self.radius_start, f"radius_max ({self.radius_max}) must be ≥ radius_start ({self.radius_start}).")
         if self.c1 is not None:
             finite("c1", 0.0)
-        need(len(self.scales) >= 1 and all(isinstance(s, (int, float)) and math.isfinite(s) and 0.5 <= s <= 2.0
-                                           for s in self.scales),
-             f"scales must be one or more factors between 0.5 and 2, got {self.scales!r}.")
+        need(isinstance(self.scales, tuple) and len(self.scales) >= 1
+             and all(isinstance(s, (int, float)) and math.isfinite(s) and 0.5 <= s <= 2.0 for s in self.scales),
+             f"scales must be a list of one or more factors between 0.5 and 2, got {self.scales!r}.")
         need(self.lr_map_peak < self.preci_lr or not self.single_object,
              f"lr_map_peak ({self.lr_map_peak:g}) must stay below the pre-CI's rate preci_lr ({self.preci_lr:g}): "
              "the main run is the slower one.")
@@ -121,36 +127,9 @@ class ImpressionSettings:
              f"transforms_on must be one of {', '.join(TRANSFORMS_ON)}, got {self.transforms_on!r}.")
         for name in ("transforms", "tv", "saliency_lr", "single_object"):
             need(isinstance(getattr(self, name), bool), f"{name} must be true or false, got {getattr(self, name)!r}.")
-        return self
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = super().to_dict()
         d["scales"] = list(self.scales)
         return d
-
-    def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), **kwargs)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "ImpressionSettings":
-        if not isinstance(data, dict):
-            raise ImpressionError(f"Settings must be a JSON object, got {type(data).__name__}.")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ImpressionError(f"Unknown impression setting(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
-        data = dict(data)
-        if "scales" in data:
-            if not isinstance(data["scales"], (list, tuple)):
-                raise ImpressionError(f"scales must be a list of numbers, got {data['scales']!r}.")
-            data["scales"] = tuple(data["scales"])
-        return cls(**data).validated()
-
-    @classmethod
-    def from_json(cls, text: str) -> "ImpressionSettings":
-        try:
-            data = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise ImpressionError(f"Impression settings are not valid JSON ({exc}).") from None
-        return cls.from_dict(data)
