@@ -25,11 +25,13 @@ from netviz_core.impressions import (
     current_weight,
     impression_frames,
     most_activated_circle,
+    negative_frames,
     negative_image,
     radius_at,
     update_grad_cum,
 )
 from netviz_core.impressions.circles import disc
+from netviz_core.impressions.method import PairLogProbability
 from netviz_core.optimize.engine import make_generators
 from netviz_core.optimize.objectives import total_variation
 
@@ -327,18 +329,71 @@ def test_bad_targets_raise_netviz_errors(lite0):
         negative_image(lite0, 1, 2, first_iterations=1, second_iterations=1, centres=((0, 0), (500, 3)))
 
 
-# Chosen by experiment (seed 0, lite0, CPU): goldfish grown for 40 steps from (112, 74), then hen for
-# 12 steps from (112, 149).  With the learning-rate map peaking at lr_map_peak (0.5), 8 hen steps left
-# the hen 17th and 15 or more let it take the image over (goldfish 3rd at 15, 6th at 20, 13th at 40).
+# The benchmark's settings (benchmarks/negative_images.py): the switch t and the radius schedule
+# compressed to 20 steps, random transforms off.
 NEGATIVE = dict(t_switch=20, radius_iterations=20, transforms=False)
+# The benchmark's five pairs, chosen before tuning: with both classes grown together for 100 steps
+# (seed 0) each pair has both classes in the top 5; grown one after the other (40 + 12 steps, the
+# old default) only goldfish + hen and clock + Granny Smith did.
+NEGATIVE_PAIRS = [(1, 8), (130, 207), (409, 948), (9, 980), (323, 779)]
 
 
-@pytest.mark.slow
-def test_negative_image_keeps_both_classes_in_the_top5(lite0):
-    res = negative_image(lite0, "goldfish", "hen", ImpressionSettings(**NEGATIVE),
-                         first_iterations=40, second_iterations=12)
-    assert res.classes == (1, 8)
-    top = [i for i, _, _ in res.top5]
-    assert {1, 8} <= set(top), res.top5
+def test_pair_log_probability_is_the_sum_of_both_log_posteriors():
+    logits = torch.tensor([[2.0, 0.0, -1.0, 3.0], [0.0, 1.0, 1.0, 0.0]])
+    ctx = SimpleNamespace(logits=logits, terms={}, step=0)
+    value = PairLogProbability(0, 2).value(ctx)
+    log_p = logits.log_softmax(1)
+    assert torch.allclose(value, log_p[:, 0] + log_p[:, 2])
+    assert torch.equal(ctx.terms["log_p_first"], log_p[:, 0]) and torch.equal(ctx.terms["log_p_second"], log_p[:, 2])
+    # the class that is behind gets the larger share: d/dlogit of the sum, at equal logits, favours neither
+    x = torch.zeros(1, 4, requires_grad=True)
+    (grad,) = torch.autograd.grad(PairLogProbability(0, 1).value(SimpleNamespace(logits=x, terms={})).sum(), x)
+    assert grad[0, 0] == pytest.approx(grad[0, 1]) and grad[0, 0] > 0 > grad[0, 2]
+
+
+def test_negative_frames_together_grow_both_circles_at_once(lite0):
+    state: dict = {}
+    s = ImpressionSettings(**NEGATIVE)
+    frames = list(negative_frames(lite0, 1, 8, s, iterations=2, centres=((100, 50), (120, 170)), state=state))
+    assert [f.step for f in frames] == [0, 1, 2] and frames[-1].final and not frames[0].final
+    lr_map = state["lr_map"][0, 0]  # the map of the last step taken (step 1: radius 1 + 149/20 ≈ 8.45)
+    moving = lr_map > 0
+    ys, xs = torch.nonzero(moving, as_tuple=True)
+    near_first = (ys - 100) ** 2 + (xs - 50) ** 2 <= 8.45 ** 2
+    near_second = (ys - 120) ** 2 + (xs - 170) ** 2 <= 8.45 ** 2
+    assert bool((near_first | near_second).all())  # nothing moves outside the two circles
+    assert bool(near_first.any()) and bool(near_second.any())  # and both regions move
+    assert set(frames[0].terms) >= {"log_p_first", "log_p_second"}
+    assert_model_clean(lite0)
+
+
+def test_negative_frames_are_reproducible_by_seed_and_growth_is_validated(lite0):
+    s = ImpressionSettings(**NEGATIVE)
+    one = negative_image(lite0, 1, 8, s, iterations=2, seed=3)
+    two = negative_image(lite0, 1, 8, s, iterations=2, seed=3)
+    other = negative_image(lite0, 1, 8, s, iterations=2, seed=4)
+    assert torch.equal(one.image, two.image) and not torch.equal(one.image, other.image)
+    seq = list(negative_frames(lite0, 1, 8, s, growth="sequential", first_iterations=2, second_iterations=1))
+    assert [f.step for f in seq] == [0, 1, 2, 3] and [int(f.targets[0]) for f in seq] == [1, 1, 1, 8]
+    with pytest.raises(ImpressionError, match="growth"):
+        negative_image(lite0, 1, 8, s, growth="both", iterations=1)
+    with pytest.raises(ImpressionError, match="iterations"):
+        negative_image(lite0, 1, 8, s, iterations=-1)
+
+
+@pytest.mark.parametrize("pair", [
+    NEGATIVE_PAIRS[0],
+    *[pytest.param(p, marks=pytest.mark.slow) for p in NEGATIVE_PAIRS[1:]],
+])
+def test_negative_image_keeps_both_classes_in_the_top5(lite0, pair, tmp_path):
+    res = negative_image(lite0, *pair, ImpressionSettings(**NEGATIVE), iterations=100)
+    assert res.classes == pair
+    # read back from the 8-bit PNG: both classes among the five most probable
+    path = tmp_path / "negative.png"
+    deprocess(lite0, res.image).save(path)
+    probs = predict_proba(lite0, preprocess(lite0, path))[0]
+    top5 = probs.topk(5).indices.tolist()
+    assert set(pair) <= set(top5), (pair, top5, res.top5)
+    assert [i for i, _, _ in res.top5] == top5
     assert max(res.ranks) <= 5 and all(0 < p < 1 for p in res.probabilities)
     assert_model_clean(lite0)

@@ -15,15 +15,19 @@ def register(sub) -> None:
         help="saliency-driven class impressions (Addepalli et al.) or a fused negative image",
         description="Generate a class impression of a class from the model's memory (no data). "
         "All components of Addepalli et al. are on by default; switch them off to get the plain "
-        "class impressions of Mopuri et al. With --fuse C2, develop C then C2 from two regions "
-        "into one negative image.",
+        "class impressions of Mopuri et al. With --fuse C2, grow C and C2 at once from two regions "
+        "into one negative image (--growth sequential: C first, then C2, the paper's recipe).",
     )
     p.add_argument("--target", "-t", required=True, help="class index or name fragment (e.g. 1 or goldfish)")
     p.add_argument("--out", "-o", required=True, help="PNG file to write")
     p.add_argument("--fuse", default=None, metavar="C2", help="second class: make a negative image of both")
-    p.add_argument("--iterations", "-n", type=int, default=None, help="steps (default 300; with --fuse: the first class, default 40)")
-    p.add_argument("--fuse-iterations", type=int, default=12,
-                   help="with --fuse: steps of the second class (default 12)")
+    p.add_argument("--iterations", "-n", type=int, default=None,
+                   help="steps (default 300; with --fuse: of the joint run, default 100, or of the first class "
+                   "with --growth sequential, default 40)")
+    p.add_argument("--growth", choices=("together", "sequential"), default="together",
+                   help="with --fuse: grow both classes at once (default) or one after the other")
+    p.add_argument("--fuse-iterations", type=int, default=None,
+                   help="with --fuse --growth sequential: steps of the second class (default 12)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-tv", action="store_true", help="switch off the TV step (eq. 1)")
     p.add_argument("--no-saliency-lr", action="store_true", help="uniform learning rate instead of eqs. 2-4")
@@ -86,9 +90,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.fuse:
         second = int(args.fuse) if args.fuse.strip().lstrip("-").isdigit() else args.fuse
-        n = args.iterations if args.iterations is not None else 40
-        res = negative_image(net, target, second, settings, first_iterations=n,
-                             second_iterations=args.fuse_iterations, seed=args.seed)
+        if args.growth == "together":
+            if args.fuse_iterations is not None:
+                raise ImpressionError("--fuse-iterations is the second class's steps of --growth sequential; "
+                                      "with --growth together give the joint run's steps with --iterations.")
+            res = negative_image(net, target, second, settings, growth="together", iterations=args.iterations,
+                                 seed=args.seed)
+        else:
+            res = negative_image(net, target, second, settings, growth="sequential",
+                                 first_iterations=args.iterations, second_iterations=args.fuse_iterations,
+                                 seed=args.seed)
         deprocess(net, res.image).save(out)
         if args.json:
             print_json({"out": str(out), "model": net.name, **res.as_dict()})

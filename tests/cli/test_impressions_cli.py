@@ -29,3 +29,24 @@ def test_impressions_bad_input_is_a_clear_error(tmp_path, capsys):
     assert main(["impressions", "--target", "1", "--tv-weight", "-1", "--out", str(tmp_path / "x.png")]) == 2
     assert "tv_weight" in capsys.readouterr().err
     assert main(["impressions", "--target", "no such class zzz", "--out", str(tmp_path / "x.png")]) == 2
+
+
+def test_fuse_grows_both_classes_together_and_reports_both(lite0, tmp_path, capsys):
+    out = tmp_path / "neg.png"
+    rc = main(["impressions", "--target", "goldfish", "--fuse", "hen", "--iterations", "2", "--no-transforms",
+               "--out", str(out), "--json"])
+    assert rc == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["classes"] == [1, 8] and len(data["ranks"]) == 2 and len(data["top5"]) == 5
+    # the reported probabilities are those of the written PNG
+    read_back = predict_proba(lite0, preprocess(lite0, out))[0]
+    assert data["probabilities"] == pytest.approx([float(read_back[1]), float(read_back[8])], rel=1e-4)
+
+
+def test_fuse_iterations_belong_to_the_sequential_growth(tmp_path, capsys):
+    out = tmp_path / "neg.png"
+    assert main(["impressions", "--target", "1", "--fuse", "8", "--fuse-iterations", "3", "--out", str(out)]) == 2
+    assert "--growth sequential" in capsys.readouterr().err
+    assert main(["impressions", "--target", "1", "--fuse", "8", "--growth", "sequential", "-n", "1",
+                 "--fuse-iterations", "1", "--no-transforms", "--out", str(out)]) == 0
+    assert "rank" in capsys.readouterr().out
