@@ -412,28 +412,18 @@ class NegativeResult:
         }
 
 
-def negative_image(
-    net,
-    first,
-    second,
-    settings: ImpressionSettings | None = None,
-    *,
-    growth: str = "together",
-    iterations: int | None = None,
-    first_iterations: int | None = None,
-    second_iterations: int | None = None,
-    centres=None,
-    seed: int | None = None,
-    on_frame=None,
-) -> NegativeResult:
-    """Run ``negative_frames`` to the end; both classes' probabilities are of the saved 8-bit image."""
+def negative_image(net, first, second, settings: ImpressionSettings | None = None, *, centres=None, on_frame=None,
+                   **growth_options) -> NegativeResult:
+    """Run ``negative_frames`` to the end; both classes' probabilities are of the saved 8-bit image.
+
+    ``growth_options`` are ``negative_frames``' keywords (growth, iterations,
+    first_iterations, second_iterations, seed).
+    """
     settings = _settings_or_default(settings)
     a, b = resolve_targets(net, [first, second])
     if centres is None:
         centres = default_centres(net.input_size)
-    last, _ = run(negative_frames(net, a, b, settings, growth=growth, iterations=iterations,
-                                  first_iterations=first_iterations, second_iterations=second_iterations,
-                                  centres=centres, seed=seed), on_frame)
+    last, _ = run(negative_frames(net, a, b, settings, centres=centres, **growth_options), on_frame)
     from .metrics import probabilities_of_saved
 
     probs = probabilities_of_saved(net, last.images)[0]
