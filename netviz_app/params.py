@@ -106,7 +106,7 @@ PARAMS: dict[str, Spec] = {
     "optimizer": Spec("Optimizer", "The update rule of each step."),
     "magnitude": Spec("MACO magnitude", "The fixed Fourier magnitude MACO keeps while it optimises the phase: "
                       "a 1/f prior, or the average spectrum of the bundled photos. Only with the MACO parametrization."),
-    "transforms": Spec("Transformation robustness", "Random pad, jitter, scale and rotation of the network's "
+    "transforms": Spec("Transforms", "Transformation robustness: random pad, jitter, scale and rotation of the network's "
                        "input before each step (MACO: random crops and noise); the stored image is never transformed."),
     # -- class impressions ------------------------------------------------------------------------------
     "make": Spec("What to make", "A class impression (SCI beside the plain baseline), or a negative image: "
