@@ -100,7 +100,6 @@ def draw_settings(state: UrlState, columns) -> None:
         lambda c: state.selectbox("parametrization", container=c),
         lambda c: state.selectbox("magnitude", container=c, disabled=state.get("parametrization") != "maco"),
         lambda c: state.selectbox("optimizer", container=c),
-        lambda c: state.toggle("transforms", container=c),
         lambda c: state.slider("jitter", container=c),
         lambda c: state.slider("blur_every", container=c, disabled=not pixels),
         lambda c: state.slider("blur_sigma", step=0.05, container=c,
@@ -111,3 +110,5 @@ def draw_settings(state: UrlState, columns) -> None:
     ]
     for i, draw in enumerate(draws):
         draw(columns[i % len(columns)])
+    # A toggle's label does not wrap: at 1024 px a column is too narrow for it, so it gets the full row.
+    state.toggle("transforms")
