@@ -66,7 +66,7 @@ class Jitter(Transform):
             return x
         shifts = [(randint(ctx, i, -self.pixels, self.pixels), randint(ctx, i, -self.pixels, self.pixels))
                   for i in range(x.shape[0])]
-        if all(s == shifts[0] for s in shifts):
+        if _same_offsets(shifts):
             return torch.roll(x, shifts=shifts[0], dims=(2, 3))
         return torch.cat([torch.roll(x[i : i + 1], shifts=s, dims=(2, 3)) for i, s in enumerate(shifts)])
 
