@@ -41,29 +41,46 @@ def uniform(ctx: StepContext, i: int, low: float, high: float, shape=(1,)) -> to
     return torch.rand(shape, generator=ctx.generators[i]) * (high - low) + low
 
 
-class Transform:
-    """A differentiable map applied to the batch before the forward pass."""
+class _ImageOperation:
+    """What a transform and a post-step share: a call on the batch and the settings it reports."""
 
-    name = "transform"
+    name = "operation"
+    #: The key under which ``settings()`` reports the operation's name.
+    kind = "operation"
 
     def __call__(self, x: torch.Tensor, ctx: StepContext) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
     def settings(self) -> dict:
-        return {"transform": self.name, **{k: v for k, v in vars(self).items() if not k.startswith("_")}}
+        return {self.kind: self.name, **{k: v for k, v in vars(self).items() if not k.startswith("_")}}
 
 
-class Jitter(Transform):
-    """Roll each image by a random (dy, dx) with |dy|, |dx| ≤ ``pixels`` (CS231n's jitter)."""
+class Transform(_ImageOperation):
+    """A differentiable map applied to the batch before the forward pass."""
 
-    name = "jitter"
+    name = "transform"
+    kind = "transform"
+
+
+class _PixelsTransform(Transform):
+    """A transform with one size in pixels that is the identity at 0 pixels."""
 
     def __init__(self, pixels: int):
         self.pixels = int(pixels)
 
     def __call__(self, x, ctx):
-        if self.pixels <= 0:
-            return x
+        return x if self.pixels <= 0 else self.apply(x, ctx)
+
+    def apply(self, x: torch.Tensor, ctx: StepContext) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+class Jitter(_PixelsTransform):
+    """Roll each image by a random (dy, dx) with |dy|, |dx| ≤ ``pixels`` (CS231n's jitter)."""
+
+    name = "jitter"
+
+    def apply(self, x, ctx):
         shifts = [(randint(ctx, i, -self.pixels, self.pixels), randint(ctx, i, -self.pixels, self.pixels))
                   for i in range(x.shape[0])]
         if _same_offsets(shifts):
@@ -80,34 +97,24 @@ def _same_offsets(offsets: list) -> bool:
     return all(o == offsets[0] for o in offsets)
 
 
-class Pad(Transform):
+class Pad(_PixelsTransform):
     """Pad every side by ``pixels`` with mid-grey (Lucid's ``pad(12, constant_value=.5)``): room to jitter and rotate."""
 
     name = "pad"
 
-    def __init__(self, pixels: int):
-        self.pixels = int(pixels)
-
-    def __call__(self, x, ctx):
-        if self.pixels <= 0:
-            return x
+    def apply(self, x, ctx):
         g = grey(ctx)
         p = self.pixels
         return F.pad(x - g, (p, p, p, p)) + g
 
 
-class JitterCrop(Transform):
+class JitterCrop(_PixelsTransform):
     """Lucid's ``jitter(d)``: a (H−d)×(W−d) window at a random offset per image (the input shrinks by d)."""
 
     name = "jitter_crop"
 
-    def __init__(self, pixels: int):
-        self.pixels = int(pixels)
-
-    def __call__(self, x, ctx):
+    def apply(self, x, ctx):
         d = self.pixels
-        if d <= 0:
-            return x
         h, w = x.shape[-2] - d, x.shape[-1] - d
         offsets = [(randint(ctx, i, 0, d), randint(ctx, i, 0, d)) for i in range(x.shape[0])]
         if _same_offsets(offsets):
@@ -202,20 +209,15 @@ def maco_transforms(box: tuple[float, float] = (0.5, 1.0), noise: float = 0.1) -
     return [RandomCrop(box), AdditiveNoise(noise)]
 
 
-class PostStep:
+class PostStep(_ImageOperation):
     """An operation on the image after each step (or every ``every`` steps)."""
 
     name = "post_step"
+    kind = "op"
     every: int = 1
 
     def active(self, step: int) -> bool:
         return self.every <= 1 or step % self.every == 0
-
-    def __call__(self, x: torch.Tensor, ctx: StepContext) -> torch.Tensor:  # pragma: no cover
-        raise NotImplementedError
-
-    def settings(self) -> dict:
-        return {"op": self.name, **{k: v for k, v in vars(self).items() if not k.startswith("_")}}
 
 
 class ClampToPixelRange(PostStep):
