@@ -65,6 +65,27 @@ class SaliencyMethod:
 # --------------------------------------------------------------------------- shared helpers
 
 
+def check_integer(value, label: str, lo: int = 1, hi: int | None = None) -> None:
+    """Raise a SaliencyError unless ``value`` is an int (not a bool) in [lo, hi]."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < lo or (hi is not None and value > hi):
+        span = f"from {lo} to {hi}" if hi is not None else ("positive" if lo == 1 else f"of at least {lo}")
+        kind = f"a {span} integer" if hi is None else f"an integer {span}"
+        raise SaliencyError(f"{label} must be {kind}, got {value!r}.")
+
+
+def check_choice(value, label: str, choices) -> None:
+    """Raise a SaliencyError unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise SaliencyError(f"{label} must be one of {', '.join(choices)}, got {value!r}.")
+
+
+def check_blur_sigma(value, label: str = "blur_sigma") -> None:
+    """Raise a SaliencyError unless ``value`` is a Gaussian sigma in pixels in (0, 100]."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 < float(value) <= 100.0:
+        raise SaliencyError(f"{label} must be a number of pixels in (0, 100], got {value!r}.")
+
+
+
 def resolve_targets(net: LoadedModel, x: torch.Tensor, target, *, predict: bool = True) -> torch.Tensor | None:
     """Class indices (N,) from ``target``: None (the predicted class), or as ``netviz_core.targets`` reads them.
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import SaliencyError
 from ..gradients import class_score_gradient
-from .base import SaliencyMethod, reference_image
+from .base import SaliencyMethod, check_blur_sigma, check_choice, check_integer, reference_image
 
 BASELINES = ("black", "blur")
 
@@ -28,14 +27,10 @@ class IntegratedGradients(SaliencyMethod):
     options = {"steps": 32, "baseline": "black", "blur_sigma": 10.0, "batch_size": 32}
 
     def check_options(self) -> None:
-        if not isinstance(self.steps, int) or isinstance(self.steps, bool) or not 1 <= self.steps <= 1000:
-            raise SaliencyError(f"integrated_gradients: steps must be an integer from 1 to 1000, got {self.steps!r}.")
-        if self.baseline not in BASELINES:
-            raise SaliencyError(f"integrated_gradients: baseline must be one of {', '.join(BASELINES)}, got {self.baseline!r}.")
-        if not isinstance(self.blur_sigma, (int, float)) or not 0.0 < float(self.blur_sigma) <= 100.0:
-            raise SaliencyError(f"integrated_gradients: blur_sigma must be a number of pixels in (0, 100], got {self.blur_sigma!r}.")
-        if not isinstance(self.batch_size, int) or isinstance(self.batch_size, bool) or self.batch_size < 1:
-            raise SaliencyError(f"integrated_gradients: batch_size must be a positive integer, got {self.batch_size!r}.")
+        check_integer(self.steps, "integrated_gradients: steps", 1, 1000)
+        check_choice(self.baseline, "integrated_gradients: baseline", BASELINES)
+        check_blur_sigma(self.blur_sigma, "integrated_gradients: blur_sigma")
+        check_integer(self.batch_size, "integrated_gradients: batch_size")
 
     def baseline_image(self, x: torch.Tensor) -> torch.Tensor:
         return reference_image(self.net, x, self.baseline, self.blur_sigma)

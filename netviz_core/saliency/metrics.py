@@ -52,7 +52,7 @@ from torch import nn
 
 from ..errors import SaliencyError
 from ..models import LoadedModel
-from .base import as_input_batch, reference_image, resolve_targets
+from .base import as_input_batch, check_blur_sigma, check_choice, check_integer, reference_image, resolve_targets
 
 SCORES = ("probability", "logit")
 DELETION_BASELINES = ("mean", "blur", "black")
@@ -88,21 +88,16 @@ class MetricSettings:
     randomization_depth: int | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.steps, int) or isinstance(self.steps, bool) or not 2 <= self.steps <= 1000:
-            raise SaliencyError(f"steps must be an integer from 2 to 1000, got {self.steps!r}.")
-        if self.deletion_baseline not in DELETION_BASELINES:
-            raise SaliencyError(f"deletion_baseline must be one of {', '.join(DELETION_BASELINES)}, got {self.deletion_baseline!r}.")
-        if not isinstance(self.blur_sigma, (int, float)) or not 0.0 < float(self.blur_sigma) <= 100.0:
-            raise SaliencyError(f"blur_sigma must be a number of pixels in (0, 100], got {self.blur_sigma!r}.")
+        check_integer(self.steps, "steps", 2, 1000)
+        check_choice(self.deletion_baseline, "deletion_baseline", DELETION_BASELINES)
+        check_blur_sigma(self.blur_sigma)
         p = tuple(self.road_percentages)
         if not p or any(not isinstance(v, (int, float)) or not 0.0 < float(v) < 1.0 for v in p) or list(p) != sorted(set(p)):
             raise SaliencyError(f"road_percentages must be increasing fractions strictly between 0 and 1, got {self.road_percentages!r}.")
         if not isinstance(self.road_noise, (int, float)) or not 0.0 <= float(self.road_noise) <= 1.0:
             raise SaliencyError(f"road_noise must be a number from 0 to 1 (of the pixel range), got {self.road_noise!r}.")
-        if self.score not in SCORES:
-            raise SaliencyError(f"score must be one of {', '.join(SCORES)}, got {self.score!r}.")
-        if not isinstance(self.batch_size, int) or isinstance(self.batch_size, bool) or self.batch_size < 1:
-            raise SaliencyError(f"batch_size must be a positive integer, got {self.batch_size!r}.")
+        check_choice(self.score, "score", SCORES)
+        check_integer(self.batch_size, "batch_size")
         depth = self.randomization_depth
         if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 1):
             raise SaliencyError(f"randomization_depth must be a positive integer or None (all units), got {depth!r}.")

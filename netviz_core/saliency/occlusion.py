@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import SaliencyError
-from .base import SaliencyMethod, reference_image
+from .base import SaliencyMethod, check_blur_sigma, check_choice, check_integer, reference_image
 
 FILLS = ("gray", "black", "blur")
 
@@ -33,13 +33,9 @@ class Occlusion(SaliencyMethod):
 
     def check_options(self) -> None:
         for key in ("window", "stride", "batch_size"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise SaliencyError(f"occlusion: {key} must be a positive integer, got {value!r}.")
-        if self.fill not in FILLS:
-            raise SaliencyError(f"occlusion: fill must be one of {', '.join(FILLS)}, got {self.fill!r}.")
-        if not isinstance(self.blur_sigma, (int, float)) or not 0.0 < float(self.blur_sigma) <= 100.0:
-            raise SaliencyError(f"occlusion: blur_sigma must be a number of pixels in (0, 100], got {self.blur_sigma!r}.")
+            check_integer(getattr(self, key), f"occlusion: {key}")
+        check_choice(self.fill, "occlusion: fill", FILLS)
+        check_blur_sigma(self.blur_sigma, "occlusion: blur_sigma")
 
     def attributions(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Signed occlusion maps (N, H, W)."""
