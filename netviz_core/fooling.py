@@ -94,6 +94,11 @@ def magnified_difference(net: LoadedModel, fooled: torch.Tensor, original: torch
 # --------------------------------------------------------------------------- frames
 
 
+def _frame_field(name: str, doc: str) -> property:
+    """A read-only property that reads ``name`` from the engine's frame."""
+    return property(lambda self: getattr(self.frame, name), doc=doc)
+
+
 @dataclass
 class FoolingFrame:
     """One step of a fooling run, as the dashboard draws it.
@@ -116,21 +121,10 @@ class FoolingFrame:
     settings: FoolingSettings
     final: bool = False
 
-    @property
-    def images(self) -> torch.Tensor:
-        return self.frame.images
-
-    @property
-    def targets(self) -> torch.Tensor:
-        return self.frame.targets
-
-    @property
-    def probabilities(self) -> torch.Tensor:
-        return self.frame.probabilities
-
-    @property
-    def predictions(self) -> torch.Tensor:
-        return self.frame.predictions
+    images = _frame_field("images", "The current images, normalised (N, 3, H, W).")
+    targets = _frame_field("targets", "The target classes (N,).")
+    probabilities = _frame_field("probabilities", "Softmax of the current images (N, num_classes).")
+    predictions = _frame_field("predictions", "The network's current top-1 classes (N,).")
 
     @property
     def fooled(self) -> torch.Tensor:
@@ -343,11 +337,9 @@ class FoolingResult:
 
     def as_dict(self) -> dict:
         """Everything but the pictures, as JSON-ready Python values."""
+        plain = ("success", "iterations", "quantized_steps", "already_target")
         return {
-            "success": self.success,
-            "iterations": self.iterations,
-            "quantized_steps": self.quantized_steps,
-            "already_target": self.already_target,
+            **{key: getattr(self, key) for key in plain},
             "target": {"index": self.target, "name": self.target_name},
             "original_class": {"index": self.original_class, "name": self.original_name},
             "predicted_class": {"index": self.predicted_class, "name": self.predicted_name},
