@@ -16,8 +16,7 @@ METHOD_TITLES = spec("methods").choices
 #: Tens of forward passes per map: chosen by hand, not shown by default.
 SLOW_METHODS = ("scorecam", "integrated_gradients", "occlusion")
 
-st.title("Classify & Saliency")
-ctx = sidebar.require(image=True)
+ctx = sidebar.page_header("Classify & Saliency", image=True)
 net = ctx.net
 
 from netviz_core.saliency import METHODS  # noqa: E402  (after the early exit: saliency imports are not free)

@@ -13,10 +13,8 @@ from netviz_core.fooling import (DEFAULT_ITERATIONS, DEFAULT_LR, DEFAULT_MAGNIFY
                                  fooling_results)
 from netviz_core.images import preprocess, to_uint8
 
-st.title("Fooling images")
-st.caption("Gradient ascent on the target's score from your image until the model predicts it; "
-           "then repaired on the 8-bit grid, so the downloaded PNG still fools.")
-ctx = sidebar.require(image=True)
+ctx = sidebar.page_header("Fooling images", "Gradient ascent on the target's score from your image until the model predicts it; "
+                                            "then repaired on the 8-bit grid, so the downloaded PNG still fools.", image=True)
 net = ctx.net
 PREFIX = "fool"
 
@@ -85,14 +83,7 @@ if live.decide(PREFIX, config, start, stop):
         st.stop()
     live.drive(run, frames, record, draw, max_fps=8, on_error=NetVizError, progress_slot=progress_slot)
 
-run = live.current(PREFIX)
-if run is None:
-    fooled_slot.info("Press **Fool it**.")
-    st.stop()
-if run.error:
-    st.error(run.error)
-if run.last is None:
-    st.stop()
+run = live.shown(PREFIX, fooled_slot, "Press **Fool it**.", ready=lambda run: run.last is not None)
 if run.result is None:
     try:
         run.result = fooling_results(net, run.last, magnify=float(state.get("magnify")))[0]
@@ -111,7 +102,7 @@ fooled_slot.image(res.fooling_picture, caption=f"{fooled}: predicted {res.predic
                   width="stretch")
 diff_slot.image(res.difference_picture, caption=f"difference ×{res.magnify:g} (grey = no change)", width="stretch")
 live.progress(run, progress_slot)
-what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
+what = live.status_word(run)
 verdict = "fools the model" if res.success else "does not fool the model"
 status_slot.caption(f"{what}: the 8-bit image {verdict} - {net.label}")
 results = results_slot.container()

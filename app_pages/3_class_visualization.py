@@ -12,10 +12,8 @@ from netviz_core.classvis import DEFAULT_PRESET, PRESETS, ClassVisRun, settings_
 from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 
-st.title("Class Visualization")
-st.caption("I* = argmax_I S_c(I) - λ‖I‖² - λ1·TV(I), I = decode(p)  (Simonyan et al.; CS231n; "
-           "Lucid's Fourier parametrization and transforms; MACO).")
-ctx = sidebar.require()
+ctx = sidebar.page_header("Class Visualization", "I* = argmax_I S_c(I) - λ‖I‖² - λ1·TV(I), I = decode(p)  (Simonyan et al.; CS231n; "
+                                                 "Lucid's Fourier parametrization and transforms; MACO).")
 net = ctx.net
 PREFIX = "cv"
 CUSTOM = "custom"
@@ -79,15 +77,8 @@ if live.decide(PREFIX, config, start, stop):
     live.drive(run, job.frames(), classvis_view.recorder(net, settings.iterations), view.draw, max_fps=8,
                on_error=NetVizError, progress_slot=progress_slot)
 
-run = live.current(PREFIX)
-if run is None:
-    image_slot.info("Press **Start**: the image evolves here while the optimiser runs. "
-                    "With **Live** on, changing a setting restarts the run; Stop keeps the frames so far.")
-    st.stop()
-if run.error:
-    st.error(run.error)
-if not run.pictures:
-    st.stop()
+run = live.shown(PREFIX, image_slot, "Press **Start**: the image evolves here while the optimiser runs. "
+                 "With **Live** on, changing a setting restarts the run; Stop keeps the frames so far.")
 if run.result is None and run.job is not None and run.job.last is not None:
     last = run.job.last
     if run.steps[-1] != last.step:  # stopped between two kept pictures: keep the one the result describes
@@ -111,7 +102,7 @@ i = steps.index(pick)
 classvis_view.show(image_slot, run.pictures[i], caption=f"step {pick}")
 chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}, marker_step=pick), key="cv_chart_after")
 res = run.result
-what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
+what = live.status_word(run)
 if res is not None:
     pred = res.predictions[0]
     summary = (f"{what} after {res.steps} steps in {res.elapsed_s:.1f} s - S_c {res.scores[0]:.2f}, "

@@ -15,10 +15,8 @@ from netviz_core.impressions import ImpressionSettings, impression_frames, negat
 from netviz_core.impressions.metrics import probabilities_of_saved
 from netviz_core.impressions.settings import TRANSFORMS_ON
 
-st.title("Class Impressions")
-st.caption("Mopuri et al.'s class impressions, and Addepalli et al.'s saliency-driven version (SCI): "
-           "TV regulariser, saliency-driven learning rate, single object grown from the most activated circle.")
-ctx = sidebar.require()
+ctx = sidebar.page_header("Class Impressions", "Mopuri et al.'s class impressions, and Addepalli et al.'s saliency-driven version (SCI): "
+                                               "TV regulariser, saliency-driven learning rate, single object grown from the most activated circle.")
 net = ctx.net
 PREFIX = "ci"
 D = ImpressionSettings()
@@ -168,18 +166,12 @@ if live.decide(PREFIX, config, start, stop):
 
     live.drive(run, live.lockstep(*gens), record, draw, max_fps=6, on_error=NetVizError, progress_slot=progress_slot)
 
-run = live.current(PREFIX)
-if run is None or run.config[1] != config[1]:  # nothing run yet in this mode
-    slots[labels[0]].info("Press **Start**. With **Live** on, changing a control restarts the run; "
-                          "Stop keeps the images so far.")
-    st.stop()
-if run.error:
-    st.error(run.error)
-if not run.pictures:
-    st.stop()
+run = live.shown(PREFIX, slots[labels[0]], "Press **Start**. With **Live** on, changing a control restarts the run; "
+                 "Stop keeps the images so far.",
+                 made_for=lambda run: run.config[1] == config[1])  # nothing run yet in this mode
 
 final = run.pictures[-1]
-what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
+what = live.status_word(run)
 steps = len(run.history) - 1
 run_labels = [label for label in final]
 for label, slot in zip(run_labels, slot_list):  # the run's own pictures, also when its variants differ from the controls

@@ -108,17 +108,11 @@ if live.decide(PREFIX, config, start, stop):
     live.drive(run, live.lockstep(*(job.frames() for job in jobs)), record, draw, max_fps=6, on_error=NetVizError,
                progress_slot=progress_slot)
 
-run = live.current(PREFIX)
-if run is None or run.config[0] != config[0]:
-    slots[labels[0]].info("Press **Start**: every model runs the same class visualization, side by side, live.")
-    st.stop()
-if run.error:
-    st.error(run.error)
-if not run.pictures:
-    st.stop()
+run = live.shown(PREFIX, slots[labels[0]], "Press **Start**: every model runs the same class visualization, side by side, live.",
+                 made_for=lambda run: run.config[0] == config[0])
 draw(run)
 live.progress(run, progress_slot)
-what = {live.DONE: "finished", live.STOPPED: "stopped", live.FAILED: "failed"}.get(run.status, run.status)
+what = live.status_word(run)
 status_slot.caption(f"{what} after {len(run.history) - 1} steps")
 results = results_slot.container()
 if live.stale(run, config):

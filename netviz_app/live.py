@@ -144,6 +144,30 @@ def begin(prefix: str, config: Any, job: Any = None, total: int | None = None) -
     return run
 
 
+def shown(prefix: str, slot, hint: str, *, made_for: Callable[[LiveRun], bool] | None = None,
+          ready: Callable[[LiveRun], bool] = lambda run: bool(run.pictures)) -> LiveRun:
+    """The run whose results the page draws below its controls; otherwise the page stops.
+
+    Without a run (or one ``made_for`` rejects: another mode of the page) ``hint`` says how to
+    start one in ``slot``; a failed run's message is shown; a run with nothing ``ready`` to draw
+    stops the page quietly.
+    """
+    run = current(prefix)
+    if run is None or (made_for is not None and not made_for(run)):
+        slot.info(hint)
+        st.stop()
+    if run.error:
+        st.error(run.error)
+    if not ready(run):
+        st.stop()
+    return run
+
+
+def status_word(run: LiveRun) -> str:
+    """How a run ended (or that it runs), for captions: finished / stopped / failed / running."""
+    return {DONE: "finished", STOPPED: "stopped", FAILED: "failed"}.get(run.status, run.status)
+
+
 def progress(run: LiveRun, slot) -> None:
     """A progress bar with the step count and the speed (steps/s) in ``slot`` (an ``st.empty()``).
 

@@ -163,6 +163,14 @@ def require(image: bool = False) -> Context:
     return ctx
 
 
+def page_header(title: str, caption: str | None = None, *, image: bool = False) -> Context:
+    """A page's title and one-line description, then ``require(image)``: the Context the page draws from."""
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    return require(image=image)
+
+
 def presenting() -> bool:
     """Whether the dashboard is in presentation mode (the sidebar's toggle, or ``present=1`` in the URL)."""
     state = st.session_state.get("_netviz_sidebar_state")
