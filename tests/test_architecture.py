@@ -211,3 +211,12 @@ def test_the_wheel_holds_the_library_only_and_its_netviz_command_runs_without_th
     assert "bench" not in ran.stdout
     script = (target / "bin" / "netviz").read_text()
     assert "netviz_core.cli" in script
+
+
+def test_no_pages_folder_beside_the_main_script():
+    """A ``pages/`` folder next to ``app.py`` puts a fresh server's first run in Streamlit's legacy
+    multipage mode (the page runs without the frame; docs/architecture.md): the pages live in ``app_pages/``."""
+    assert not (ROOT / "pages").exists()
+    registered = {p.name for p in (ROOT / "app_pages").glob("[0-9]_*.py")}
+    app = (ROOT / "app.py").read_text()
+    assert registered and all(f'"app_pages/{name}"' in app for name in registered)
