@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets"
+
+
+def encoded(im: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    """``im`` saved as ``fmt`` (PIL's writer options in ``kw``), as an upload would arrive."""
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **kw)
+    return buf.getvalue()
 
 # Tests never download, whatever the caller exported: any hub access must fail fast and clearly.
 # Set (not setdefault) before anything imports huggingface_hub, which reads them once at import.

@@ -21,6 +21,7 @@ import pytest
 import torch
 from PIL import Image, ImageFile
 
+from conftest import encoded
 from netviz_core.errors import (
     ClassVisualizationError,
     FoolingError,
@@ -34,11 +35,6 @@ from netviz_core.images import MAX_PIXELS, MAX_SIDE, open_image
 
 # ============================================================================ images
 
-
-def encode(im: Image.Image, fmt: str = "PNG", **kw) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, format=fmt, **kw)
-    return buf.getvalue()
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -62,8 +58,8 @@ def noise(w: int = 120, h: int = 90, seed: int = 0) -> Image.Image:
     return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8))
 
 
-PNG = encode(noise())
-JPEG = encode(noise(), "JPEG", quality=90)
+PNG = encoded(noise())
+JPEG = encoded(noise(), "JPEG", quality=90)
 PIL_LIMIT = Image.MAX_IMAGE_PIXELS
 
 
@@ -73,7 +69,7 @@ def oriented_jpeg(orientation: int) -> bytes:
     im.paste((255, 255, 255), (0, 0, 10, 20))
     exif = Image.Exif()
     exif[0x0112] = orientation
-    return encode(im, "JPEG", exif=exif.tobytes(), quality=95)
+    return encoded(im, "JPEG", exif=exif.tobytes(), quality=95)
 
 
 def animated_gif() -> bytes:
@@ -88,11 +84,11 @@ def palette_with_transparent_entries() -> bytes:
     pal.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255] + [0, 0, 0] * 253)
     pal.paste(1, (4, 0, 8, 4))  # right half: green, opaque
     pal.info["transparency"] = bytes([0, 255, 255] + [255] * 253)  # entry 0 (red) fully transparent
-    return encode(pal)
+    return encoded(pal)
 
 
 def la_half_alpha() -> bytes:
-    return encode(Image.new("LA", (10, 10), (0, 128)))  # black at 50 % over white -> ~127
+    return encoded(Image.new("LA", (10, 10), (0, 128)))  # black at 50 % over white -> ~127
 
 
 def sixteen_bit_rgb_png() -> bytes:
@@ -115,7 +111,7 @@ def float_tiff_with_nan() -> bytes:
     arr = np.linspace(0, 1, 24 * 16, dtype=np.float32).reshape(16, 24)
     arr[0, :5] = np.nan
     arr[1, :5] = np.inf
-    return encode(Image.fromarray(arr), "TIFF")
+    return encoded(Image.fromarray(arr), "TIFF")
 
 
 def _pixel(im: Image.Image, xy=(0, 0)) -> list[int]:
@@ -152,7 +148,7 @@ IMAGE_CASES = [
     ("pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "scan.pdf", r"scan\.pdf is a PDF document"),
     ("png-named-svg-decodes", PNG, "not-really.svg", lambda im: im.size == (120, 90)),
     ("jpeg-named-heic-decodes", JPEG, "not-really.heic", lambda im: im.size == (120, 90)),
-    ("one-by-one", encode(Image.new("RGB", (1, 1), (9, 8, 7))), "dot.png",
+    ("one-by-one", encoded(Image.new("RGB", (1, 1), (9, 8, 7))), "dot.png",
      lambda im: im.size == (1, 1) and _pixel(im) == [9, 8, 7]),
     ("very-wide-downscaled", raw_png(10_000, 3), "strip.png", lambda im: im.size == (MAX_SIDE, 1)),
     ("very-tall-downscaled", raw_png(2, 9_000, color_type=2), "pole.png", lambda im: im.size == (1, MAX_SIDE)),
@@ -160,7 +156,7 @@ IMAGE_CASES = [
      lambda im: im.size == (6, 4) and _pixel(im) == [255, 128, 0]),
     ("sixteen-bit-grey-large-downscaled", raw_png(5_000, 40, color_type=0, bit_depth=16), "deep-grey.png",
      lambda im: im.size == (MAX_SIDE, 33) and _pixel(im) == [0, 0, 0]),
-    ("cmyk-jpeg", encode(Image.new("CMYK", (30, 20), (0, 255, 255, 0)), "JPEG", quality=95), "print.jpg",
+    ("cmyk-jpeg", encoded(Image.new("CMYK", (30, 20), (0, 255, 255, 0)), "JPEG", quality=95), "print.jpg",
      lambda im: np.abs(np.asarray(im).astype(int) - [255, 0, 0]).max() <= 8),
     ("palette-with-transparent-entries", palette_with_transparent_entries(), "pal.png",
      lambda im: _pixel(im, (0, 0)) == [255, 255, 255] and _pixel(im, (7, 0)) == [0, 255, 0]),
@@ -321,7 +317,7 @@ def test_one_pixel_image_through_preprocess_classify_and_saliency(lite0):
     from netviz_core.images import preprocess
     from netviz_core.saliency import saliency
 
-    dot = open_image(encode(Image.new("RGB", (1, 1), (200, 30, 30))), name="dot.png")
+    dot = open_image(encoded(Image.new("RGB", (1, 1), (200, 30, 30))), name="dot.png")
     x = preprocess(lite0, dot)
     assert x.shape == (1, 3, 224, 224) and torch.isfinite(x).all()
     top = classify(lite0, dot, top_k=3)

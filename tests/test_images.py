@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from conftest import encoded
 from netviz_core.errors import ImageInputError
 from netviz_core.images import (
     ImageGeometry,
@@ -21,11 +20,6 @@ from netviz_core.images import (
     to_uint8,
 )
 
-
-def _png_bytes(im: Image.Image, fmt: str = "PNG", **kw) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, format=fmt, **kw)
-    return buf.getvalue()
 
 
 def test_preprocess_then_deprocess_is_identity_at_input_size(lite0):
@@ -148,14 +142,14 @@ def test_every_mode_decodes_to_rgb(mode):
     im = MODES[mode]()
     assert im.mode == mode
     fmt = "TIFF" if mode == "CMYK" else "PNG"
-    for source in (im, _png_bytes(im, fmt)):
+    for source in (im, encoded(im, fmt)):
         out = open_image(source)
         assert out.mode == "RGB" and out.size == (40, 30)
 
 
 def test_sixteen_bit_grey_is_scaled_not_clipped():
     arr = np.full((8, 8), 32896, dtype=np.uint16)  # 50 % grey in 16 bits
-    out = np.asarray(open_image(_png_bytes(Image.fromarray(arr))))
+    out = np.asarray(open_image(encoded(Image.fromarray(arr))))
     assert abs(int(out[0, 0, 0]) - 128) <= 1
 
 
@@ -165,11 +159,11 @@ def test_transparent_pixels_become_white():
     pal = Image.new("P", (4, 4), 0)
     pal.putpalette([0, 0, 0] * 256)
     pal.info["transparency"] = 0
-    assert np.asarray(open_image(_png_bytes(pal)))[0, 0].tolist() == [255, 255, 255]
+    assert np.asarray(open_image(encoded(pal)))[0, 0].tolist() == [255, 255, 255]
 
 
 def test_cmyk_red_is_red():
-    out = np.asarray(open_image(_png_bytes(MODES["CMYK"](), "TIFF")))
+    out = np.asarray(open_image(encoded(MODES["CMYK"](), "TIFF")))
     assert out[0, 0].tolist() == [255, 0, 0]
 
 
@@ -178,7 +172,7 @@ def test_exif_orientation_is_applied():
     im.paste((255, 255, 255), (0, 0, 10, 20))  # white stripe at the left
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 CW to display"
-    out = open_image(_png_bytes(im, "JPEG", exif=exif.tobytes(), quality=95))
+    out = open_image(encoded(im, "JPEG", exif=exif.tobytes(), quality=95))
     assert out.size == (20, 60)
     arr = np.asarray(out).astype(int)
     assert arr[:10].mean() > 200 and arr[-10:].mean() < 50  # the stripe is now at the top

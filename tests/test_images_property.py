@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
+from conftest import encoded
 from netviz_core.errors import ImageInputError
 from netviz_core.images import MAX_SIDE, crop_box_for, open_image, preprocess_with_geometry
 
@@ -77,9 +78,7 @@ def _encoded(mode: str, fmt: str, w: int, h: int, seed: int) -> bytes:
         im = Image.fromarray(rng.integers(0, 256, size=(h, w, 4), dtype=np.uint8), mode="RGBA").convert(mode)
         if mode == "P" and seed % 2:
             im.info["transparency"] = int(seed % 256)
-    buf = io.BytesIO()
-    im.save(buf, format=fmt)
-    return buf.getvalue()
+    return encoded(im, fmt)
 
 
 # (mode, format) pairs that PIL can write.
