@@ -38,7 +38,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 import torch
 from PIL import Image
@@ -148,6 +148,9 @@ class ClassVisSettings(JsonSettings):
 
     def __post_init__(self) -> None:
         # Lists from JSON become tuples, so settings stay hashable and compare equal after a round trip.
+        if isinstance(self.targets, (str, bytes)) or not isinstance(self.targets, Iterable):
+            raise ClassVisualizationError(
+                f"Targets in settings must be a list of class indices, e.g. [76]; got {self.targets!r}.")
         object.__setattr__(self, "targets", tuple(self.targets))
         if isinstance(self.seed, (list, tuple)):
             object.__setattr__(self, "seed", tuple(self.seed))

@@ -115,6 +115,9 @@ def test_settings_round_trip_json():
         (dict(magnitude="imagenet"), "magnitude"),
         (dict(transforms="yes"), "transforms must be true or false"),
         (dict(parametrization="fourier"), "Blur acts on pixels"),
+        (dict(targets=5), "list of class indices"),
+        (dict(targets="goldfish"), "list of class indices"),
+        (dict(targets=[True]), "class indices"),
     ],
 )
 def test_bad_settings_raise_a_clear_error(overrides, words):
