@@ -431,11 +431,7 @@ class ClassVisRun:
 
     def _score(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of the images themselves, per image in batch-invariant mode (same arithmetic as the run)."""
-        net = input_gradient_model(self.net)  # the network the run used
-        with torch.no_grad():
-            if self.settings.batch_invariant:
-                return torch.cat([net(x[i : i + 1]) for i in range(x.shape[0])]).float()
-            return net(x).float()
+        return engine.logits_of(input_gradient_model(self.net), x, self.settings.batch_invariant)  # the run's network
 
     def result(self, transfer: bool | Sequence[str] = False) -> ClassVisResult:
         """The images as they are now (after the last frame seen); ``transfer`` as in ``transfer_scores``."""

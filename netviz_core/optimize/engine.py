@@ -258,13 +258,20 @@ def _forward(ctx: StepContext, p: torch.Tensor, parametrization: Parametrization
     return _Pass(params=pk, images=xk, total=total, logits=ctx.logits, terms=ctx.terms)
 
 
-def _rescore(net, frame: Frame, batch_invariant: bool = False) -> Frame:
-    """Scores of the frame's images themselves (no transforms)."""
+def logits_of(net, images: torch.Tensor, batch_invariant: bool = False) -> torch.Tensor:
+    """The network's float logits of ``images`` themselves (no transforms, no gradient).
+
+    In batch-invariant mode one image at a time, the arithmetic a run of that mode uses.
+    """
     with torch.no_grad():
         if batch_invariant:
-            logits = torch.cat([net(frame.images[i : i + 1]) for i in range(frame.images.shape[0])]).float()
-        else:
-            logits = net(frame.images).float()
+            return torch.cat([net(images[i : i + 1]) for i in range(images.shape[0])]).float()
+        return net(images).float()
+
+
+def _rescore(net, frame: Frame, batch_invariant: bool = False) -> Frame:
+    """Scores of the frame's images themselves (no transforms)."""
+    logits = logits_of(net, frame.images, batch_invariant)
     t = frame.targets
     frame.scores = logits.gather(1, t[:, None])[:, 0]
     frame.probabilities = logits.softmax(1).gather(1, t[:, None])[:, 0]
