@@ -41,8 +41,8 @@ from .state import Param
 RUNNING, DONE, STOPPED, FAILED = "running", "done", "stopped", "failed"
 #: How long a new script run waits for the loop it replaces to stop (it looks after every optimiser step).
 SUPERSEDE_TIMEOUT_S = 60.0
-#: The largest share of a live run's time spent drawing: after a draw that took d seconds the next
-#: waits at least d / DRAW_SHARE (a slow machine draws less often instead of optimising less).
+#: The largest share of a live run's time spent drawing: when a draw takes d seconds (a running mean)
+#: the next waits at least d / DRAW_SHARE (a slow machine draws less often instead of optimising less).
 DRAW_SHARE = 0.1
 
 _serials = itertools.count(1)
@@ -179,8 +179,8 @@ def drive(
 
     The first and the final frame (``frame.final``) are always drawn; ``run.drawn``
     counts the draws (unique keys for elements redrawn in one script run).  The draw
-    rate adapts to the cost of a draw: after one that took d seconds the next waits
-    at least d / ``DRAW_SHARE``.
+    rate adapts to the cost of a draw: when draws take d seconds (a running mean) the
+    next waits at least d / ``DRAW_SHARE``.
 
     An exception listed in ``on_error`` (e.g. NetVizError) marks the run failed with
     its message; Streamlit's own rerun/stop exceptions pass through (the loop is
@@ -192,7 +192,8 @@ def drive(
     steps/s at every draw.
     """
     interval = 1.0 / max_fps
-    wait = interval  # until the next draw: the interval, or longer after an expensive draw
+    wait = interval  # until the next draw: the interval, or longer when draws are expensive
+    cost = None  # running mean of a draw's seconds
     last_draw = 0.0
     superseded = False
     run.idle.clear()
@@ -212,7 +213,9 @@ def drive(
                     progress(run, progress_slot)
                 last_draw = time.monotonic()
                 run.draw_s += last_draw - now
-                wait = max(interval, (last_draw - now) / DRAW_SHARE)
+                # a running mean: one costly draw (e.g. the chart's) does not hold up the next pictures
+                cost = last_draw - now if cost is None else 0.7 * cost + 0.3 * (last_draw - now)
+                wait = max(interval, cost / DRAW_SHARE)
         else:
             run.status = DONE
     except on_error as exc:  # type: ignore[misc]

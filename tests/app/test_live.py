@@ -196,3 +196,29 @@ def test_the_live_view_redraws_the_chart_at_most_every_chart_every_s(monkeypatch
     assert slots["status"].calls == []  # the progress bar says the step, the scores and the speed
     charts = slots["chart"].calls.count("plotly_chart")
     assert charts == 5, charts  # at 0, 2, 4, 6 and 8 s
+
+
+def test_one_expensive_draw_does_not_hold_up_the_next_pictures(monkeypatch):
+    """The wait follows a running mean of the draw cost: one slow draw (the chart's) among cheap ones
+    delays the next picture far less than d / DRAW_SHARE."""
+    from types import SimpleNamespace
+
+    from netviz_app import live
+
+    clock = FakeClock()
+    monkeypatch.setattr(live.time, "monotonic", clock)
+
+    def frames():
+        for k in range(200):
+            clock.now += 0.01
+            yield SimpleNamespace(step=k, final=k == 199)
+
+    drawn: list[int] = []
+
+    def draw(run) -> None:
+        drawn.append(run.seen)
+        clock.now += 0.05 if len(drawn) == 3 else 0.001  # the third draw is slow
+
+    live.drive(live.LiveRun(config=None), frames(), lambda r, f: None, draw, max_fps=8)
+    gap_after_slow = drawn[3] - drawn[2]  # in steps of 10 ms
+    assert gap_after_slow < 0.05 / live.DRAW_SHARE / 0.01 / 2, drawn[:6]
