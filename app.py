@@ -25,9 +25,11 @@ st.sidebar.caption("What a pretrained image classifier sees.")
 # modules loaded, and st.spinner only appears after half a second.
 with st.spinner("Starting NetViz: importing PyTorch and timm (first run of this server only)..."):
     from netviz_app import sidebar
+    from netviz_app.models import leave_a_core_for_the_browser
     from netviz_core.runtime import reuse_freed_memory
 
 reuse_freed_memory()  # once per process: fewer page faults per optimisation step (netviz_core/runtime.py)
+leave_a_core_for_the_browser()  # this run's torch threads: the browser on the same machine keeps a core
 
 PAGES = [
     st.Page("app_pages/1_classify_saliency.py", title="Classify & Saliency", icon=":material/image_search:",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
 from netviz_app import sidebar
 from netviz_app.media import npy_bytes, png_bytes
@@ -108,6 +109,33 @@ from netviz_core.saliency.overlay import heatmap, overlay  # noqa: E402
 def draws_box(method: str) -> bool:
     """Whether ``method``'s map gets a localisation box under the page's box setting."""
     return box_mode == "all" or (box_mode == "auto" and box_by_default(method))
+
+
+#: A plain mid-grey photo: a DeconvNet map that is the same for it does not show the photo.
+BLANK = Image.new("RGB", (256, 256), (128, 128, 128))
+
+
+def photo_blind_note(method: str, m: np.ndarray) -> str | None:
+    """Why a DeconvNet map shows a grid and not the photo, when the map is that of a blank grey image too.
+
+    DeconvNet passes only the positive part of the signal back through a rectifier, whatever the
+    layer's input; in Zeiler & Fergus's network the photo enters through max-pooling switches.  A
+    backbone without them (or input-dependent gates) gives a map that depends on the class alone,
+    whose pattern is that of the stride-2 convolutions: no display smoothing makes it readable.
+    The comparison with the grey image's map is what says so for the model at hand.
+    """
+    if method != "deconvnet":
+        return None
+    blank, _ = saliency_map(net, ctx.model_key, BLANK, "blank-grey-256", target, method, ())
+    ranks = [np.argsort(np.argsort(a.ravel())) for a in (m, blank)]
+    rho = float(np.corrcoef(*ranks)[0, 1])
+    if not rho > 0.9:
+        return None
+    return (f"Not the photo: this map is that of a plain grey image too (rank correlation {rho:.2f}). DeconvNet "
+            "passes only the positive part of the signal back through each rectifier, whatever the layer's "
+            "input; its link to the photo is max-pooling switches, which this backbone does not have. The grid "
+            "is the pattern of its stride-2 convolutions; Guided backprop also uses the layer inputs and does "
+            "see the photo.")
 
 
 # --------------------------------------------------------------------------- trust metrics (lazy, cached)
@@ -248,6 +276,9 @@ for row in range(0, len(chosen), per_row):
                 p2.image(raw, caption="the map alone", width="stretch")
             if box is not None:
                 st.caption(f"box ({box.left:.0f}, {box.top:.0f}) - ({box.right:.0f}, {box.bottom:.0f})")
+            note = photo_blind_note(method, m)
+            if note:
+                st.caption(note)
             d1, d2 = st.columns(2)
             d1.download_button("PNG", png_bytes(pic), file_name=f"{method}_{target}.png", mime="image/png", on_click="ignore",
                                key=f"dl_png_{method}")

@@ -64,7 +64,7 @@ if preset in PRESETS:  # mark_custom made it "custom" if the settings left the p
 target = int(state.get("target"))
 config = (ctx.model_key, target, settings.to_json())
 view = classvis_view.LiveView(image_slot, chart_slot, status_slot, settings.iterations, key=PREFIX,
-                              headline=names[target].split(",")[0] if present else None)
+                              headline=names[target].split(",")[0] if present else None, progress_slot=progress_slot)
 
 
 if live.decide(PREFIX, config, start, stop):
@@ -75,7 +75,7 @@ if live.decide(PREFIX, config, start, stop):
         st.stop()
     run = live.begin(PREFIX, config, job, total=settings.iterations)
     live.drive(run, job.frames(), classvis_view.recorder(net, settings.iterations), view.draw, max_fps=8,
-               on_error=NetVizError, progress_slot=progress_slot)
+               on_error=NetVizError)  # the view draws the progress bar
 
 run = live.shown(PREFIX, image_slot, "Press **Start**: the image evolves here while the optimiser runs. "
                  "With **Live** on, changing a setting restarts the run; Stop keeps the frames so far.")

@@ -9,6 +9,7 @@ the page's.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -16,6 +17,7 @@ from netviz_core.classvis import DISPLAY_SIZE, upscale
 from netviz_core.images import to_uint8
 
 from .charts import score_curve
+from . import live
 from .live import LiveRun, keep_every
 from .media import as_pil, jpeg_bytes
 
@@ -56,19 +58,30 @@ class LiveView:
     status_slot: Any
     iterations: int
     key: str  # prefix of the chart's element keys (unique per page)
+    progress_slot: Any = None  # the progress bar, with S_c and P in its text (else the status line says them)
     size: int = DISPLAY_SIZE
     headline: str | None = None  # presentation mode: the class name in large type instead of the status line
+    #: The score curve is redrawn at most this often (seconds) while the run goes: each redraw makes the
+    #: browser build a new Plotly chart, which costs it far more than a new picture.  The finished run's
+    #: curve is the page's to draw (with the scrubber's marker).
+    chart_every_s: float = 2.0
+    _chart_at: float | None = None  # when the curve was last drawn (time.monotonic)
 
     def draw(self, run: LiveRun) -> None:
-        """The ``draw`` of ``live.drive``: the latest kept picture, the curve so far, step and speed."""
+        """The ``draw`` of ``live.drive``: the latest kept picture, the curve so far, step, scores and speed."""
         step = run.steps[-1] if run.steps else 0
         show(self.image_slot, run.pictures[-1], size=self.size, caption=f"step {step}", live=True)
-        self.chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}),
-                                     key=f"{self.key}_chart_live_{run.drawn}")
-        rate = run.seen / max(run.elapsed, 1e-6)
+        now = time.monotonic()
+        if self._chart_at is None or now - self._chart_at >= self.chart_every_s:
+            self._chart_at = now
+            self.chart_slot.plotly_chart(score_curve({"S_c": [h[0] for h in run.history]}),
+                                         key=f"{self.key}_chart_live_{run.drawn}")
         s, p = run.history[-1]
         if self.headline is not None:
             self.status_slot.markdown(f"## {self.headline}  \nP = {p:.1%}")
-            return
-        self.status_slot.caption(f"running: step {len(run.history) - 1}/{self.iterations}, S_c {s:.2f}, "
-                                 f"P {p:.1%}, {rate:.1f} steps/s")
+        if self.progress_slot is not None:  # one element for the step, the scores and the speed
+            live.progress(run, self.progress_slot, detail=f"S_c {s:.2f}, P {p:.1%}")
+        elif self.headline is None:
+            rate = run.seen / max(run.elapsed, 1e-6)
+            self.status_slot.caption(f"running: step {len(run.history) - 1}/{self.iterations}, S_c {s:.2f}, "
+                                     f"P {p:.1%}, {rate:.1f} steps/s")

@@ -18,8 +18,9 @@ How it works with Streamlit's execution model:
   first asks any loop still driving the page's run to stop, and waits until it has
   (``LiveRun.stop_requested`` / ``LiveRun.idle``); the loop looks after every frame.
 * ``drive`` iterates the core's frame generator in the script thread and calls the
-  page's ``draw`` at most ``max_fps`` times per second (frames in between are only
-  recorded), so the optimiser is never held up by the browser.  Everything recorded
+  page's ``draw`` at most ``max_fps`` times per second, and less often when a draw is
+  expensive: drawing may take at most ``DRAW_SHARE`` of the time (frames in between
+  are only recorded), so the optimiser is never held up by the browser.  Everything recorded
   lives in a ``LiveRun`` in ``st.session_state``: after a stop (or an interruption)
   the frames produced so far are still there for the scrubber.
 """
@@ -40,6 +41,9 @@ from .state import Param
 RUNNING, DONE, STOPPED, FAILED = "running", "done", "stopped", "failed"
 #: How long a new script run waits for the loop it replaces to stop (it looks after every optimiser step).
 SUPERSEDE_TIMEOUT_S = 60.0
+#: The largest share of a live run's time spent drawing: when a draw takes d seconds (a running mean)
+#: the next waits at least d / DRAW_SHARE (a slow machine draws less often instead of optimising less).
+DRAW_SHARE = 0.1
 
 _serials = itertools.count(1)
 
@@ -65,6 +69,7 @@ class LiveRun:
     error: str | None = None
     started: float = field(default_factory=time.monotonic)
     drawn: int = 0  # how many times the live view was drawn
+    draw_s: float = 0.0  # seconds spent drawing it (this process's side of a draw)
     seen: int = 0  # how many frames the optimiser produced
     serial: int = field(default_factory=lambda: next(_serials))  # tells runs apart (e.g. in widget keys)
     total: int | None = None  # the number of steps the run will take, for the progress bar
@@ -168,19 +173,20 @@ def status_word(run: LiveRun) -> str:
     return {DONE: "finished", STOPPED: "stopped", FAILED: "failed"}.get(run.status, run.status)
 
 
-def progress(run: LiveRun, slot) -> None:
-    """A progress bar with the step count and the speed (steps/s) in ``slot`` (an ``st.empty()``).
+def progress(run: LiveRun, slot, detail: str = "") -> None:
+    """A progress bar with the step count, ``detail`` (e.g. the scores) and the speed (steps/s) in ``slot``.
 
-    Every optimisation page shows one while it runs: the header's running indicator is
-    hidden by ``toolbarMode = "minimal"``.
+    ``slot`` is an ``st.empty()``.  Every optimisation page shows one while it runs: the
+    header's running indicator is hidden by ``toolbarMode = "minimal"``.
     """
     rate = run.seen / max(run.elapsed, 1e-6)
     step = max(run.seen - 1, 0)
+    detail = f", {detail}" if detail else ""
     if run.total:
         frac = min(1.0, run.seen / (run.total + 1))
-        slot.progress(frac, text=f"{run.status}: step {step}/{run.total}, {rate:.1f} steps/s")
+        slot.progress(frac, text=f"{run.status}: step {step}/{run.total}{detail}, {rate:.1f} steps/s")
     else:
-        slot.progress(0.0, text=f"{run.status}: step {step}, {rate:.1f} steps/s")
+        slot.progress(0.0, text=f"{run.status}: step {step}{detail}, {rate:.1f} steps/s")
 
 
 def drive(
@@ -196,7 +202,9 @@ def drive(
     """Iterate ``frames``; ``record(run, frame)`` every frame, ``draw(run)`` at most ``max_fps``/s.
 
     The first and the final frame (``frame.final``) are always drawn; ``run.drawn``
-    counts the draws (unique keys for elements redrawn in one script run).
+    counts the draws (unique keys for elements redrawn in one script run).  The draw
+    rate adapts to the cost of a draw: when draws take d seconds (a running mean) the
+    next waits at least d / ``DRAW_SHARE``.
 
     An exception listed in ``on_error`` (e.g. NetVizError) marks the run failed with
     its message; Streamlit's own rerun/stop exceptions pass through (the loop is
@@ -208,6 +216,8 @@ def drive(
     steps/s at every draw.
     """
     interval = 1.0 / max_fps
+    wait = interval  # until the next draw: the interval, or longer when draws are expensive
+    cost = None  # running mean of a draw's seconds
     last_draw = 0.0
     superseded = False
     run.idle.clear()
@@ -220,12 +230,16 @@ def drive(
                 superseded = True
                 break
             now = time.monotonic()
-            if now - last_draw >= interval or run.seen == 1 or getattr(frame, "final", False):
+            if now - last_draw >= wait or run.seen == 1 or getattr(frame, "final", False):
                 run.drawn += 1
                 draw(run)
                 if progress_slot is not None:
                     progress(run, progress_slot)
                 last_draw = time.monotonic()
+                run.draw_s += last_draw - now
+                # a running mean: one costly draw (e.g. the chart's) does not hold up the next pictures
+                cost = last_draw - now if cost is None else 0.7 * cost + 0.3 * (last_draw - now)
+                wait = max(interval, cost / DRAW_SHARE)
         else:
             run.status = DONE
     except on_error as exc:  # type: ignore[misc]

@@ -50,3 +50,38 @@ def save_uploaded_weights(filename: str, data: bytes) -> tuple[str, str]:
 def model_from_upload(arch: str, filename: str, data: bytes):
     key, path = save_uploaded_weights(filename, data)
     return cached_model(arch, key, _path=path)
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+#: Torch's own choice of intra-op threads in this process (OMP_NUM_THREADS, else the cores), read once.
+_TORCH_THREADS = None
+
+
+def leave_a_core_for_the_browser() -> int:
+    """Run this script thread's torch work on one core fewer than torch would use (at least one); returns it.
+
+    The dashboard usually shares its machine with the browser that shows it: Chromium
+    decodes every live frame and lays out the page while the optimiser runs.  Torch's
+    threads wait for each other at every operation, so one of them pre-empted by the
+    browser holds up all of them, and the run slows by far more than the browser's share
+    of the CPU; one thread fewer than the cores costs little (the live-view
+    benchmark, ``python -m benchmarks.bench.live_browser``, measures the page against
+    torch's default headless).  Torch keeps the number per thread (a thread started later
+    takes the last one set), and Streamlit runs every script run in a thread of its
+    own, so ``app.py`` calls this on every run.
+    """
+    import torch
+
+    global _TORCH_THREADS
+    if _TORCH_THREADS is None:
+        _TORCH_THREADS = torch.get_num_threads()
+    n = max(1, min(_TORCH_THREADS, _usable_cores() - 1))
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n

@@ -43,6 +43,10 @@ PARAMS: dict[str, Spec] = {
     "arch": Spec("Architecture (timm name)", "Any timm architecture name, e.g. resnet50 or vit_small_patch16_224; "
                  "for an uploaded weights file, the architecture the file was saved from."),
     "image": Spec("Image", "A sample photo, or (upload) to use your own."),
+    "theme": Spec("Theme", "Light or dark colours for the whole page, plots included (a projector often needs "
+                  "light); auto follows the operating system's setting. Changing it reloads the page with every "
+                  "setting kept; a link with theme=light or theme=dark opens the page that way.",
+                  choices={"auto": "auto", "light": "light", "dark": "dark"}),
     "present": Spec("Presentation mode", "For a projector: a large picture and class name, the settings folded "
                     "away; a link with present=1 opens the page this way, with the sidebar closed."),
     # -- shared by several pages ----------------------------------------------------------------

@@ -8,6 +8,7 @@ Image: a sample from ``assets/`` or an upload.  Every bad input is shown with
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,27 @@ DEFAULT_SAMPLE = "chelsea.png" if "chelsea.png" in SAMPLES else (SAMPLES[0] if S
 
 #: Weights sources (their labels: ``params.PARAMS["src"]``).
 SOURCES = ("bundled", "hub", "file", "random")
+#: The theme switch: auto follows the operating system's light/dark setting (as the browser reports it).
+THEMES = ("auto", "light", "dark")
+
+#: Makes the page show the chosen theme.  The theme is the browser's to pick, once, when the page loads:
+#: Streamlit's frontend takes it from ``embed_options=light_theme|dark_theme`` in the URL, else from the
+#: colour-scheme preference.  So a change reloads the page with that option (and ``theme=`` for the
+#: settings); every setting comes back from the URL.  A page already showing the wanted theme is left alone.
+_THEME_SCRIPT = """<script>
+(() => {
+  const theme = %s, option = {light: "light_theme", dark: "dark_theme"}[theme] || null;
+  const url = new URL(window.location.href);
+  const options = url.searchParams.getAll("embed_options");
+  const shown = options.find(o => o === "light_theme" || o === "dark_theme") || null;
+  if (shown === option) return;
+  url.searchParams.delete("embed_options");
+  for (const o of options) if (o !== "light_theme" && o !== "dark_theme") url.searchParams.append("embed_options", o);
+  if (option) url.searchParams.append("embed_options", option);
+  url.searchParams.set("theme", theme);
+  window.location.replace(url.toString());
+})();
+</script>"""
 
 
 @dataclass
@@ -51,6 +73,7 @@ def model_state() -> UrlState:
         Param("arch", "text", "resnet18", max_len=80),
         Param("image", "choice", DEFAULT_SAMPLE, choices=(*SAMPLES, UPLOAD)),
         Param("present", "bool", False),
+        Param("theme", "choice", "auto", choices=THEMES),
     )
 
 
@@ -82,6 +105,8 @@ def draw() -> Context:
     ctx = Context()
     sb = st.sidebar
     state.toggle("present", container=sb)
+    theme = state.radio("theme", container=sb, horizontal=True)
+    sb.html(_THEME_SCRIPT % json.dumps(theme), unsafe_allow_javascript=True)
     sb.header("Model")
     src = state.radio("src", container=sb)
     try:

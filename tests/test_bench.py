@@ -100,8 +100,8 @@ def test_the_live_view_it_times_is_the_pages_view():
     assert not at.exception
     (run,) = at.session_state["bench_live"]
     assert run["seen"] == 4 and 2 <= run["drawn"] <= 4 and run["draw_s"] > 0
-    # What classvis_view.LiveView.draw writes: the status line (and the picture and the chart beside it).
-    assert any(c.value.startswith("running: step 3/3, S_c ") for c in at.caption)
+    # What classvis_view.LiveView.draw writes: the progress bar with the scores (and the picture and the chart).
+    assert any(p.proto.text.startswith("running: step 3/3, S_c ") for p in at.get("progress"))
     drawn = {getattr(el, "type", None): el for el in at.main}
     assert {"image", "plotly_chart"} <= set(drawn)
     (picture,) = drawn["image"].proto.imgs

@@ -39,8 +39,9 @@ def _live_view_script(model: str, device: str, iterations: int, max_fps: float, 
         headless_s = time.perf_counter() - t
 
         job = ClassVisRun(net, [76], preset="cs231n", iterations=iterations)
-        run = live.begin("bench", ("bench", r), job)
-        view = classvis_view.LiveView(st.empty(), st.empty(), st.empty(), iterations, key=f"bench_{r}")
+        run = live.begin("bench", ("bench", r), job, total=iterations)
+        view = classvis_view.LiveView(st.empty(), st.empty(), st.empty(), iterations, key=f"bench_{r}",
+                                      progress_slot=st.empty())
         spent = {"draw": 0.0}
 
         def draw(run) -> None:

@@ -15,7 +15,7 @@ TIMEOUT = 300
 
 DEFAULT_PAGE = "app_pages/1_classify_saliency.py"
 #: URL parameters of the sidebar (drawn on every page)
-SIDEBAR_PARAMS = {"src", "model", "arch", "present"}
+SIDEBAR_PARAMS = {"src", "model", "arch", "present", "theme"}
 
 
 def open_app(page: str = DEFAULT_PAGE, query: dict | None = None, timeout: float = TIMEOUT,

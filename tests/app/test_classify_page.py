@@ -105,3 +105,18 @@ def test_display_settings_come_from_the_url():
     assert at.slider(key="cls.smooth").value == 0.0
     assert box_captions(at) == []
     assert any("92nd percentile" in c.value for c in at.main.caption)
+
+
+def test_a_deconvnet_map_blind_to_the_photo_says_so():
+    """On the bundled backbones (no max-pooling switches) DeconvNet's map is that of a blank grey image too:
+    the page says why it shows a grid; guided backprop, which sees the photo, gets no such note."""
+    at = open_app(PAGE, {"methods": "deconvnet,guided"})
+    assert_ok(at)
+    notes = [c.value for c in at.main.caption if c.value.startswith("Not the photo")]
+    assert len(notes) == 1, notes
+    assert "max-pooling switches" in notes[0] and "stride-2" in notes[0]
+    rho = float(notes[0].split("rank correlation ")[1].split(")")[0])
+    assert 0.9 < rho <= 1.0
+    at.multiselect(key="cls.methods").set_value(["guided"]).run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert not [c.value for c in at.main.caption if c.value.startswith("Not the photo")]

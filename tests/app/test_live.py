@@ -101,3 +101,124 @@ def test_a_loop_that_nobody_supersedes_runs_to_the_end():
     assert run.status == live.DONE and run.seen == 5 and run.idle.is_set()
     assert draws == [1, 5]  # at most one draw per 1000 s: the first frame and the final one
     assert live.LiveRun(config=None).serial != run.serial
+
+
+class FakeClock:
+    """``time.monotonic`` for netviz_app: advanced by hand (a step, a draw), so no test depends on real time."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _draws_with_draw_cost(monkeypatch, draw_s: float, steps: int = 200, step_s: float = 0.01) -> list[int]:
+    """The frames drawn by ``drive`` at 100 steps/s when one draw takes ``draw_s`` seconds (fake clock)."""
+    from types import SimpleNamespace
+
+    from netviz_app import live
+
+    clock = FakeClock()
+    monkeypatch.setattr(live.time, "monotonic", clock)
+
+    def frames():
+        for k in range(steps):
+            clock.now += step_s
+            yield SimpleNamespace(step=k, final=k == steps - 1)
+
+    drawn: list[int] = []
+
+    def draw(run) -> None:
+        drawn.append(run.seen)
+        clock.now += draw_s
+
+    run = live.LiveRun(config=None)
+    live.drive(run, frames(), lambda r, f: None, draw, max_fps=8)
+    assert run.drawn == len(drawn)
+    assert abs(run.draw_s - draw_s * len(drawn)) < 1e-6
+    return drawn
+
+
+def test_the_draw_rate_follows_max_fps_when_a_draw_is_cheap(monkeypatch):
+    drawn = _draws_with_draw_cost(monkeypatch, draw_s=0.001)
+    gaps = [b - a for a, b in zip(drawn, drawn[1:-1])]
+    assert drawn[0] == 1 and drawn[-1] == 200
+    assert all(g >= 12 for g in gaps), gaps  # 1/8 s apart at 100 steps/s (and 1 ms of drawing)
+
+
+def test_an_expensive_draw_is_made_less_often(monkeypatch):
+    """A draw of 50 ms waits 50 / DRAW_SHARE ms before the next: drawing stays within its share of the run."""
+    from netviz_app import live
+
+    drawn = _draws_with_draw_cost(monkeypatch, draw_s=0.05)
+    gaps = [b - a for a, b in zip(drawn, drawn[1:-1])]
+    wait_steps = 0.05 / live.DRAW_SHARE / 0.01
+    assert all(g >= wait_steps - 1 for g in gaps), gaps
+    assert len(drawn) < len(_draws_with_draw_cost(monkeypatch, draw_s=0.001))
+    assert drawn[-1] == 200  # the final frame is always drawn
+
+
+class RecordingSlot:
+    """A stand-in for an ``st.empty()``: remembers which elements were drawn into it."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, name):
+        return lambda *a, **k: self.calls.append(name)
+
+
+def test_the_live_view_redraws_the_chart_at_most_every_chart_every_s(monkeypatch):
+    """The picture and the progress bar at every draw; the Plotly chart (costly in the browser) every 2 s."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from netviz_app import classvis_view, live
+
+    clock = FakeClock()
+    monkeypatch.setattr(classvis_view.time, "monotonic", clock)
+    monkeypatch.setattr(live.time, "monotonic", clock)
+    slots = {name: RecordingSlot() for name in ("image", "chart", "status", "progress")}
+    view = classvis_view.LiveView(slots["image"], slots["chart"], slots["status"], 40, key="t",
+                                  progress_slot=slots["progress"])
+    run = live.LiveRun(config=None, total=40)
+    for k in range(40):  # 40 draws, 0.25 s apart: 10 s
+        run.seen, run.last = k + 1, SimpleNamespace(final=False)
+        run.history.append((float(k), 0.5))
+        run.steps.append(k)
+        run.pictures.append(np.zeros((8, 8, 3), np.uint8))
+        view.draw(run)
+        clock.now += 0.25
+    assert slots["image"].calls.count("image") == 40
+    assert slots["progress"].calls.count("progress") == 40
+    assert slots["status"].calls == []  # the progress bar says the step, the scores and the speed
+    charts = slots["chart"].calls.count("plotly_chart")
+    assert charts == 5, charts  # at 0, 2, 4, 6 and 8 s
+
+
+def test_one_expensive_draw_does_not_hold_up_the_next_pictures(monkeypatch):
+    """The wait follows a running mean of the draw cost: one slow draw (the chart's) among cheap ones
+    delays the next picture far less than d / DRAW_SHARE."""
+    from types import SimpleNamespace
+
+    from netviz_app import live
+
+    clock = FakeClock()
+    monkeypatch.setattr(live.time, "monotonic", clock)
+
+    def frames():
+        for k in range(200):
+            clock.now += 0.01
+            yield SimpleNamespace(step=k, final=k == 199)
+
+    drawn: list[int] = []
+
+    def draw(run) -> None:
+        drawn.append(run.seen)
+        clock.now += 0.05 if len(drawn) == 3 else 0.001  # the third draw is slow
+
+    live.drive(live.LiveRun(config=None), frames(), lambda r, f: None, draw, max_fps=8)
+    gap_after_slow = drawn[3] - drawn[2]  # in steps of 10 ms
+    assert gap_after_slow < 0.05 / live.DRAW_SHARE / 0.01 / 2, drawn[:6]

@@ -1,8 +1,8 @@
 """End to end in a real headless Chromium: `streamlit run app.py`, every page, a live class visualization.
 
 The server, browser and page fixtures are in tests/e2e/conftest.py.  Each page's screenshot
-goes to a temporary folder; `./dev.sh screenshots` runs this file alone with
-NETVIZ_SCREENSHOTS=1 to refresh the README's docs/screenshots/.
+goes to a temporary folder, at 1400 and 1024 px, light and dark (``shot``); `./dev.sh screenshots`
+runs this file alone with NETVIZ_SCREENSHOTS=1 to refresh the README's docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -22,11 +22,27 @@ OVERLAPPING_RUN = 30
 POLLS = SLOW_MS // 250
 
 
-def shot(page, folder: Path, name: str) -> Path:
-    path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 10_000
-    return path
+#: The README's screenshots of each page: (file name suffix, viewport width, colour scheme).
+VARIANTS = (("", 1400, "light"), ("_1024", 1024, "light"), ("_1024_dark", 1024, "dark"), ("_dark", 1400, "dark"))
+BACKGROUND = {"light": "rgb(255, 255, 255)", "dark": "rgb(14, 17, 23)"}
+
+
+def shot(page, folder: Path, name: str) -> list[Path]:
+    """The page at 1400 and 1024 px, light and dark (the theme follows the colour scheme the browser reports)."""
+    paths = []
+    for suffix, width, scheme in VARIANTS:
+        page.emulate_media(color_scheme=scheme)
+        page.set_viewport_size({"width": width, "height": page.viewport_size["height"]})
+        page.wait_for_function("bg => getComputedStyle(document.querySelector('[data-testid=\"stApp\"]'))"
+                               ".backgroundColor === bg", arg=BACKGROUND[scheme])
+        page.wait_for_timeout(1500)  # charts and columns follow the new width
+        path = folder / f"{name}{suffix}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 10_000
+        paths.append(path)
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": VARIANTS[0][1], "height": page.viewport_size["height"]})
+    return paths
 
 
 def step_shown(page) -> tuple[int, str | None]:

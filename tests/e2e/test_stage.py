@@ -276,3 +276,61 @@ def test_the_theme_follows_the_light_or_dark_preference(server, browser, scheme,
     assert color == background
     pg.screenshot(path=str(SHOTS / f"netviz-stage-theme-{scheme}.png"))
     pg.context.close()
+
+
+def background(pg) -> str | None:
+    """The computed background colour of the main area (None while the page reloads)."""
+    from playwright.sync_api import Error
+
+    try:
+        return pg.evaluate("getComputedStyle(document.querySelector('[data-testid=\"stMain\"]').closest("
+                           "'[data-testid=\"stApp\"]')).backgroundColor")
+    except Error:  # the switch reloads the page: the document went away under the evaluation
+        return None
+
+
+LIGHT, DARK = "rgb(255, 255, 255)", "rgb(14, 17, 23)"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_theme_switch_turns_the_whole_page_light_or_dark(server, browser, scheme):
+    """Against the system's setting: a link with theme=... and the sidebar's switch; the choice survives
+    a change of page and is in the URL."""
+    other = {"light": "dark", "dark": "light"}[scheme]
+    colour = {"light": LIGHT, "dark": DARK}
+    pg = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme=scheme).new_page()
+    pg.set_default_timeout(SLOW_MS)
+    pg.goto(f"{server}/compare?iterations=2&theme={other}")
+    pg.get_by_role("button", name="Start", exact=True).wait_for()
+    wait_idle(pg)
+    assert wait_for_value(lambda: background(pg), colour[other]) == colour[other]
+    pg.get_by_role("button", name="Start", exact=True).click()
+    pg.get_by_text("finished after").first.wait_for()
+    wait_idle(pg)
+    no_exception(pg)
+    chart_dark = pg.locator('[data-testid="stPlotlyChart"]').first.evaluate(
+        "e => getComputedStyle(e.querySelector('.main-svg')).backgroundColor")
+    # the sidebar's switch, back to the system's scheme; the settings stay as they were (from the URL)
+    radio = sidebar(pg).get_by_role("radiogroup", name="Theme")
+    radio.get_by_text(scheme, exact=True).click()
+    assert wait_for_value(lambda: background(pg), colour[scheme]) == colour[scheme]
+    pg.get_by_role("button", name="Start", exact=True).wait_for()
+    wait_idle(pg)
+    assert query(pg)["theme"] == scheme and query(pg)["iterations"] == "2"
+    pg.get_by_role("button", name="Start", exact=True).click()
+    pg.get_by_text("finished after").first.wait_for()
+    wait_idle(pg)
+    chart_now = pg.locator('[data-testid="stPlotlyChart"]').first.evaluate(
+        "e => getComputedStyle(e.querySelector('.main-svg')).backgroundColor")
+    assert chart_now != chart_dark, "the plot kept the other theme's colours"
+    radio.get_by_text(other, exact=True).click()
+    assert wait_for_value(lambda: background(pg), colour[other]) == colour[other]
+    # another page, through the navigation: the theme stays
+    pg.get_by_role("link", name="Class Visualization").click()
+    pg.get_by_role("button", name="Start", exact=True).wait_for()
+    wait_idle(pg)
+    assert background(pg) == colour[other]
+    assert query(pg).get("theme") == other
+    pg.screenshot(path=str(SHOTS / f"netviz-stage-theme-switch-{other}.png"))
+    no_exception(pg)
+    pg.context.close()

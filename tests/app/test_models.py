@@ -1,0 +1,38 @@
+"""netviz_app.models: the dashboard leaves a core to the browser that shows it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+
+def _in_a_thread(fn):
+    """``fn()`` in a new thread (as Streamlit runs a script run), its result."""
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("v", fn()))
+    t.start()
+    t.join()
+    return out["v"]
+
+
+@pytest.fixture
+def restore_threads():
+    """Torch's thread count for threads started later is the last one set: put it back."""
+    before = _in_a_thread(torch.get_num_threads)
+    yield
+    _in_a_thread(lambda: torch.set_num_threads(before))
+
+
+@pytest.mark.parametrize("torch_threads, cores, expected", [(8, 4, 3), (2, 2, 1), (1, 2, 1), (2, 1, 1), (3, 16, 3)])
+def test_one_core_fewer_than_torch_would_use_and_at_least_one(monkeypatch, restore_threads, torch_threads, cores,
+                                                              expected):
+    from netviz_app import models
+
+    monkeypatch.setattr(models, "_TORCH_THREADS", torch_threads)
+    monkeypatch.setattr(models, "_usable_cores", lambda: cores)
+    main_before = torch.get_num_threads()
+    got = _in_a_thread(lambda: (models.leave_a_core_for_the_browser(), torch.get_num_threads()))
+    assert got == (expected, expected)  # the script run's thread runs torch on that many
+    assert torch.get_num_threads() == main_before  # other threads keep theirs
