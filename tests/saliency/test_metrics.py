@@ -184,6 +184,33 @@ def test_imputation_noise_is_drawn_in_raster_order():
     np.testing.assert_allclose(noisy[:, removed] - clean[:, removed], draws.T, atol=1e-12)
 
 
+def test_road_images_do_not_depend_on_the_number_of_threads():
+    """The solves run on torch's thread count; the noise is drawn afterwards in one order, so the curves agree."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(1, 3, 20, 24, generator=g)
+    w = torch.randn(2, 3, 20, 24, generator=g)
+    net, m = linear_net(w), torch.rand(20, 24, generator=g)
+    settings = MetricSettings(score="logit")
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = road_curves(net, x, m, 0, settings)
+        torch.set_num_threads(3)
+        three = road_curves(net, x, m, 0, settings)
+    finally:
+        torch.set_num_threads(threads)
+    for a, b in zip(one, three):
+        assert a.scores == pytest.approx(b.scores, abs=1e-5)
+    # ... and they are the images noisy_linear_imputation makes with one generator, MoRF then LeRF.
+    ranks, rng = removal_ranks(m, settings.seed).numpy(), np.random.default_rng(settings.seed)
+    n = ranks.size
+    masks = [ranks < round(p * n) for p in settings.road_percentages] + [ranks >= n - round(p * n)
+                                                                         for p in settings.road_percentages]
+    images = [noisy_linear_imputation(x[0].double().numpy(), mask, settings.road_noise * 1.0, rng) for mask in masks]
+    logits = [float((w[0].double() * torch.from_numpy(image)).sum()) for image in images]
+    assert [*one[0].scores, *one[1].scores] == pytest.approx(logits, abs=1e-4)
+
+
 def test_scoring_by_the_folded_copy_gives_the_unfolded_curves(lite0, chelsea_x):
     m = torch.linspace(0, 1, lite0.input_size[0] * lite0.input_size[1]).view(lite0.input_size)
     folded, unfolded = MetricSettings(steps=4), MetricSettings(steps=4, fold_batchnorm=False)
