@@ -23,3 +23,24 @@ def test_trust_metrics_appear_under_each_map_and_in_the_table():
     assert set(list(table["map"])[:2]) == {"CAM", "Grad-CAM"}
     gaps = list(table["insertion − deletion ↑"])[:2]
     assert gaps == sorted(gaps, reverse=True)
+
+
+def test_trust_metrics_are_computed_once_per_map_and_then_cached(monkeypatch):
+    """One evaluate_map per (model, image, class, method): two maps and the two references, none on a rerun."""
+    import streamlit as st
+
+    from netviz_core.saliency import metrics
+
+    calls = []
+    real = metrics.evaluate_map
+    monkeypatch.setattr(metrics, "evaluate_map", lambda *a, **k: calls.append(k.get("method")) or real(*a, **k))
+    st.cache_data.clear()
+    at = open_app(PAGE, {"methods": "cam,gradcam"})
+    at.toggle(key="cls_trust").set_value(True).run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert sorted(calls) == ["cam", "center", "gradcam", "random"], calls
+    at.toggle(key="cls_trust").set_value(False).run(timeout=TIMEOUT)
+    at.toggle(key="cls_trust").set_value(True).run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert len(calls) == 4, calls
+    assert [m.label for m in at.metric].count("Deletion ↓") == 2

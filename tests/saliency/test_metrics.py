@@ -13,8 +13,9 @@ from netviz_core.errors import SaliencyError
 from netviz_core.images import preprocess
 from netviz_core.saliency.baselines import CenterGaussian, RandomMap
 from netviz_core.saliency.metrics import (
-    MetricSettings, blurred, cascade_units, deletion_curve, deletion_fill, evaluate_map, evaluate_method,
-    insertion_curve, noisy_linear_imputation, randomization_curve, removal_ranks, road_curves, spearman, trust_table,
+    NEIGHBOR_WEIGHTS, MetricSettings, blurred, cascade_units, deletion_curve, deletion_fill, dissection_positions,
+    evaluate_map, evaluate_method, insertion_curve, noisy_linear_imputation, randomization_curve, randomized_copy,
+    randomized_model, reinitialize, removal_ranks, road_curves, spearman, trust_table,
 )
 from toy_models import linear_net, small_cnn
 
@@ -120,6 +121,126 @@ def test_imputed_pixel_is_the_weighted_mean_of_its_neighbours():
     np.testing.assert_allclose(out[:, 0, 0], expected)
     with pytest.raises(SaliencyError, match="every pixel removed"):
         noisy_linear_imputation(image, np.ones((4, 5), dtype=bool))
+
+
+def _imputation_by_definition(image: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """ROAD's system written out pixel by pixel in raster order and solved by scipy's default spsolve."""
+    from scipy.sparse import lil_matrix
+    from scipy.sparse.linalg import spsolve
+
+    c, h, w = image.shape
+    unknown = list(zip(*np.nonzero(removed)))
+    index = {pixel: i for i, pixel in enumerate(unknown)}
+    a, b = lil_matrix((len(unknown), len(unknown))), np.zeros((len(unknown), c))
+    for i, (r, col) in enumerate(unknown):
+        for dr, dc, weight in NEIGHBOR_WEIGHTS:
+            rr, cc = r + dr, col + dc
+            if 0 <= rr < h and 0 <= cc < w:
+                a[i, i] += weight
+                if removed[rr, cc]:
+                    a[i, index[(rr, cc)]] -= weight
+                else:
+                    b[i] += weight * image[:, rr, cc]
+    out = image.copy()
+    solution = spsolve(a.tocsc(), b)
+    for i, (r, col) in enumerate(unknown):
+        out[:, r, col] = solution[i]
+    return out
+
+
+def test_dissection_order_is_a_permutation_with_each_cut_after_both_halves():
+    position = dissection_positions(7, 10, leaf=4)
+    assert sorted(position.tolist()) == list(range(70))
+    grid = position.reshape(7, 10)
+    # The first cut is the middle column (10 > 7): every pixel on either side comes before it.
+    assert grid[:, 5].min() > max(grid[:, :5].max(), grid[:, 6:].max())
+    assert grid[:, :5].max() < grid[:, 6:].min()  # the left half entirely before the right half
+
+
+@pytest.mark.parametrize("shape", ["blob", "scattered", "border"])
+def test_imputation_in_dissection_order_equals_the_raster_order_solve(shape):
+    """The fast path (unknowns renumbered, SuperLU without reordering) solves the same system as the definition."""
+    g = np.random.default_rng(5)
+    h, w = 23, 31
+    image = g.normal(size=(3, h, w))
+    rows, cols = np.mgrid[0:h, 0:w]
+    removed = {
+        "blob": (rows - 11) ** 2 + (cols - 14) ** 2 < 60,
+        "scattered": g.random((h, w)) < 0.7,
+        "border": (rows < 3) | (cols > 26),
+    }[shape]
+    np.testing.assert_allclose(noisy_linear_imputation(image, removed), _imputation_by_definition(image, removed),
+                               atol=1e-10)
+
+
+def test_imputation_noise_is_drawn_in_raster_order():
+    """The noise of removed pixel i is the i-th draw in raster order, whatever order the solver uses."""
+    g = np.random.default_rng(2)
+    image = g.normal(size=(3, 20, 20))
+    removed = g.random((20, 20)) < 0.5
+    clean = noisy_linear_imputation(image, removed)
+    noisy = noisy_linear_imputation(image, removed, noise=[0.1, 0.2, 0.3], rng=np.random.default_rng(7))
+    draws = np.random.default_rng(7).normal(size=(int(removed.sum()), 3)) * [0.1, 0.2, 0.3]
+    np.testing.assert_allclose(noisy[:, removed] - clean[:, removed], draws.T, atol=1e-12)
+
+
+def test_road_images_do_not_depend_on_the_number_of_threads():
+    """The solves run on torch's thread count; the noise is drawn afterwards in one order, so the curves agree."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(1, 3, 20, 24, generator=g)
+    w = torch.randn(2, 3, 20, 24, generator=g)
+    net, m = linear_net(w), torch.rand(20, 24, generator=g)
+    settings = MetricSettings(score="logit")
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = road_curves(net, x, m, 0, settings)
+        torch.set_num_threads(3)
+        three = road_curves(net, x, m, 0, settings)
+    finally:
+        torch.set_num_threads(threads)
+    for a, b in zip(one, three):
+        assert a.scores == pytest.approx(b.scores, abs=1e-5)
+    # ... and they are the images noisy_linear_imputation makes with one generator, MoRF then LeRF.
+    ranks, rng = removal_ranks(m, settings.seed).numpy(), np.random.default_rng(settings.seed)
+    n = ranks.size
+    masks = [ranks < round(p * n) for p in settings.road_percentages] + [ranks >= n - round(p * n)
+                                                                         for p in settings.road_percentages]
+    images = [noisy_linear_imputation(x[0].double().numpy(), mask, settings.road_noise * 1.0, rng) for mask in masks]
+    logits = [float((w[0].double() * torch.from_numpy(image)).sum()) for image in images]
+    assert [*one[0].scores, *one[1].scores] == pytest.approx(logits, abs=1e-4)
+
+
+def test_scoring_by_the_folded_copy_gives_the_unfolded_curves(lite0, chelsea_x):
+    m = torch.linspace(0, 1, lite0.input_size[0] * lite0.input_size[1]).view(lite0.input_size)
+    folded, unfolded = MetricSettings(steps=4), MetricSettings(steps=4, fold_batchnorm=False)
+    for curve in (deletion_curve, insertion_curve):
+        a, b = curve(lite0, chelsea_x, m, 285, folded), curve(lite0, chelsea_x, m, 285, unfolded)
+        assert a.scores == pytest.approx(b.scores, abs=1e-5)
+    assert_model_clean(lite0)
+    with pytest.raises(SaliencyError, match="fold_batchnorm"):
+        MetricSettings(fold_batchnorm="yes")
+
+
+def test_the_shared_randomised_copy_is_the_cascade_at_that_depth(lite0, chelsea_x):
+    """randomized_model(net, k) has the weights the cascade reaches at depth k; made once; the model untouched."""
+    before = {k: v.clone() for k, v in lite0.module.state_dict().items()}
+    shared = randomized_model(lite0, 3, seed=4)
+    assert randomized_model(lite0, 3, seed=4) is shared
+    cascade, units = randomized_copy(lite0)
+    generator = torch.Generator().manual_seed(4)
+    for lo, hi in ((0, 1), (1, 3)):  # the cascade stops at depth 1 on the way, as randomization_curve's does
+        for _name, modules in units[lo:hi]:
+            reinitialize(modules, generator)
+    expected = cascade.module.state_dict()
+    assert all(torch.equal(v, expected[k]) for k, v in shared.module.state_dict().items())
+    assert not torch.equal(shared.module.state_dict()["classifier.weight"], before["classifier.weight"])
+    assert all(torch.equal(before[k], v) for k, v in lite0.module.state_dict().items())
+    assert_model_clean(shared)
+    curve = randomization_curve(lite0, chelsea_x, "vanilla", depths=[1, 3], seed=4)
+    assert randomization_curve(lite0, chelsea_x, "vanilla", depths=3, seed=4).spearman[0] == curve.spearman[-1]
+    with pytest.raises(SaliencyError, match="from 1 to 10"):
+        randomized_model(lite0, 0)
 
 
 def test_road_removes_the_right_pixels_on_a_linear_model():
