@@ -422,6 +422,16 @@ def test_rate_map_gradient_scales_the_image_gradient_by_the_map():
     assert lr_map.max() == pytest.approx(0.5)  # rescaled to the peak, as on pixels
 
 
+def test_saliency_sigma_turns_the_per_pixel_map_into_a_regional_one():
+    from netviz_core.impressions.schedule import normalised_saliency
+
+    grad = torch.zeros(1, 3, 21, 21)
+    grad[0, 1, 10, 10] = -3.0
+    sharp, soft = normalised_saliency(grad), normalised_saliency(grad, sigma=2.0)
+    assert int((sharp > 0).sum()) == 1 and sharp.max() == pytest.approx(1.0)
+    assert int((soft > 0.1).sum()) > 9 and soft.max() == pytest.approx(1.0) and soft[0, 0, 10, 10] == soft.max()
+
+
 @pytest.mark.parametrize("parametrization", ["fourier", "maco"])
 def test_sci_on_a_spectral_parametrization_grows_inside_the_circle_only(lite0, parametrization):
     """The decoded image is composited over the start: outside the circle it stays x0 exactly, inside it moves."""
@@ -480,3 +490,26 @@ def test_settings_name_the_parametrization_and_keep_the_papers_recipe():
         ImpressionSettings(transforms_on="image", transform_set="mopuri")  # fourier has no pixels to resample
     with pytest.raises(ImpressionError, match="preset"):
         ImpressionSettings.preset("vgg")
+
+
+def test_fold_batchnorm_runs_on_the_folded_copy_and_matches_the_model(lite0):
+    """One step on the folded network moves the image as on the network as loaded (float rounding apart).
+
+    On pixels (the step is proportional to the gradient): Adam's first step on a spectrum is the
+    sign of each coefficient's gradient, and rounding flips the sign of the near-zero ones.
+    """
+    from netviz_core.impressions.method import optimization_model
+    from netviz_core.optimize.folding import input_gradient_model
+
+    s = ImpressionSettings(**TINY)
+    assert s.fold_batchnorm  # the default: only input gradients are needed
+    assert optimization_model(lite0, s) is input_gradient_model(lite0)
+    assert optimization_model(lite0, s.with_overrides(fold_batchnorm=False)) is lite0
+    centres = torch.tensor([[112.0, 112.0]])
+    paper = ImpressionSettings.preset("paper", iterations=1)
+    runs = [list(impression_frames(lite0, [1], paper.with_overrides(fold_batchnorm=f), centres=centres))
+            for f in (False, True)]
+    moved = (runs[0][-1].images - runs[0][0].images).abs().max()
+    assert moved > 1e-3
+    assert (runs[1][-1].images - runs[0][-1].images).abs().max() < 1e-2 * moved
+    assert_model_clean(lite0)

@@ -34,6 +34,7 @@ import torch
 from .. import targets as targets_mod
 from ..errors import ImpressionError
 from ..optimize.engine import Frame, make_generators, optimize, run
+from ..optimize.folding import input_gradient_model
 from ..optimize.init import uniform_noise_on_mean
 from ..optimize.objectives import ClassLogit, Objective, TotalVariation
 from ..optimize.parametrizations import Maco, Parametrization, parametrization_for
@@ -90,6 +91,15 @@ def transforms_for(settings: ImpressionSettings) -> list:
     if settings.transform_set == "lucid":
         return lucid_transforms()
     return [_mopuri(settings, RandomImpressionInputTransforms)]
+
+
+def optimization_model(net, settings: ImpressionSettings):
+    """The network the run differentiates: ``net`` with its BatchNorms folded (``fold_batchnorm``), or ``net``.
+
+    Only input gradients are needed, so the folded copy computes the same function with one
+    pass over each activation fewer; the metrics and the saved image's scores use ``net``.
+    """
+    return input_gradient_model(net) if settings.fold_batchnorm else net
 
 
 def image_parametrization(settings: ImpressionSettings) -> Parametrization:
@@ -161,7 +171,7 @@ def growing_circle(centres: torch.Tensor, settings: ImpressionSettings, size: tu
 
 def pre_class_impression(net, x0, targets, settings, generators) -> torch.Tensor:
     """A few plain logit steps at the very high rate ``preci_lr`` (random transforms on, nothing else)."""
-    last, _ = run(optimize(net, x0, targets, **run_parts(settings, None, tv=False),
+    last, _ = run(optimize(optimization_model(net, settings), x0, targets, **run_parts(settings, None, tv=False),
                            iterations=settings.preci_iterations, generators=generators))
     return last.images
 
@@ -201,7 +211,7 @@ def impression_frames(
         state["centres"] = centres
         mask = growing_circle(centres, settings, tuple(x0.shape[-2:]))
     rate = learning_rate_map(settings, settings.iterations, settings.c1_value, mask)
-    yield from optimize(net, x0, idx, **run_parts(settings, rate, mask=mask, background=x0),
+    yield from optimize(optimization_model(net, settings), x0, idx, **run_parts(settings, rate, mask=mask, background=x0),
                         iterations=settings.iterations, generators=gens, state=state)
 
 
@@ -411,7 +421,7 @@ def negative_frames(
         run_settings = settings.with_overrides(single_object=True, iterations=iterations)
         mask = two_growing_circles(c, run_settings, size)
         rate = learning_rate_map(settings, iterations, run_settings.c1_value, mask)
-        yield from optimize(net, x, [a], **run_parts(settings, rate, objective=PairLogProbability(a, b), mask=mask,
+        yield from optimize(optimization_model(net, settings), x, [a], **run_parts(settings, rate, objective=PairLogProbability(a, b), mask=mask,
                                                      background=x),
                             iterations=iterations, generators=gens, state=state)
         return
@@ -424,7 +434,7 @@ def negative_frames(
         phase_state: dict = {}
         state["phase"] = k
         last = None
-        for frame in optimize(net, x, [target], **run_parts(settings, rate, mask=mask, background=x),
+        for frame in optimize(optimization_model(net, settings), x, [target], **run_parts(settings, rate, mask=mask, background=x),
                               iterations=iters, generators=gens, state=phase_state):
             state.update(phase_state)
             last = frame
