@@ -382,12 +382,18 @@ def test_negative_frames_are_reproducible_by_seed_and_growth_is_validated(lite0)
         negative_image(lite0, 1, 8, s, iterations=-1)
 
 
-@pytest.mark.parametrize("pair", [
-    NEGATIVE_PAIRS[0],
-    *[pytest.param(p, marks=pytest.mark.slow) for p in NEGATIVE_PAIRS[1:]],
+#: benchmarks/negative_images.py per preset: lucid (the default) with t and the radius growth at half the
+#: 100-step joint run; paper (pixels) with the old settings.
+NEGATIVE_PRESETS = {"lucid": dict(t_switch=50, radius_iterations=50), "paper": NEGATIVE}
+
+
+@pytest.mark.parametrize("preset,pair", [
+    ("lucid", NEGATIVE_PAIRS[0]),
+    *[pytest.param("lucid", p, marks=pytest.mark.slow) for p in NEGATIVE_PAIRS[1:]],
+    *[pytest.param("paper", p, marks=pytest.mark.slow) for p in NEGATIVE_PAIRS],
 ])
-def test_negative_image_keeps_both_classes_in_the_top5(lite0, pair, tmp_path):
-    res = negative_image(lite0, *pair, ImpressionSettings(**NEGATIVE), iterations=100)
+def test_negative_image_keeps_both_classes_in_the_top5(lite0, preset, pair, tmp_path):
+    res = negative_image(lite0, *pair, ImpressionSettings.preset(preset, **NEGATIVE_PRESETS[preset]), iterations=100)
     assert res.classes == pair
     # read back from the 8-bit PNG: both classes among the five most probable
     path = tmp_path / "negative.png"

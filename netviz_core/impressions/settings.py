@@ -169,20 +169,20 @@ class ImpressionSettings(JsonSettings):
         need(isinstance(self.scales, tuple) and len(self.scales) >= 1
              and all(isinstance(s, (int, float)) and math.isfinite(s) and 0.5 <= s <= 2.0 for s in self.scales),
              f"scales must be a list of one or more factors between 0.5 and 2, got {self.scales!r}.")
+        need(self.transforms_on in TRANSFORMS_ON,
+             f"transforms_on must be one of {', '.join(TRANSFORMS_ON)}, got {self.transforms_on!r}.")
         need(self.parametrization in PARAMETRIZATIONS,
              f"parametrization must be one of {', '.join(PARAMETRIZATIONS)}, got {self.parametrization!r}.")
+        need(self.parametrization == "pixel" or self.transforms_on == "input",
+             f"transforms_on='image' resamples the stored pixels; the {self.parametrization} parametrization has "
+             "none: use transforms_on='input', or parametrization='pixel'.")
         need(self.transform_set in TRANSFORM_SETS,
              f"transform_set must be one of {', '.join(TRANSFORM_SETS)}, got {self.transform_set!r}.")
         need(self.transforms_on == "input" or self.transform_set == "mopuri",
              "transforms_on='image' is Mopuri's reading of their own transforms: use transform_set='mopuri'.")
-        need(self.parametrization == "pixel" or self.transforms_on == "input",
-             f"transforms_on='image' resamples the stored pixels; the {self.parametrization} parametrization has "
-             "none: use transforms_on='input', or parametrization='pixel'.")
         need(self.lr_map_peak < self.preci_lr or not self.single_object or self.parametrization != "pixel",
              f"lr_map_peak ({self.lr_map_peak:g}) must stay below the pre-CI's rate preci_lr ({self.preci_lr:g}): "
              "the main run is the slower one.")
-        need(self.transforms_on in TRANSFORMS_ON,
-             f"transforms_on must be one of {', '.join(TRANSFORMS_ON)}, got {self.transforms_on!r}.")
         for name in ("transforms", "tv", "saliency_lr", "single_object", "fold_batchnorm"):
             need(isinstance(getattr(self, name), bool), f"{name} must be true or false, got {getattr(self, name)!r}.")
 
