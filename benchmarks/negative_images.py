@@ -74,9 +74,9 @@ def main(argv=None) -> int:
     img_dir = results / "negative_images"
     img_dir.mkdir(parents=True, exist_ok=True)
     lines = [
-        f"Negative images on tf_efficientnet_lite0, preset {args.preset} with {settings}; sequential: {args.first} + {args.second} "
-        f"steps, seed 0; together: {args.together} steps, seeds {args.seeds}. Ranks and probabilities of the "
-        "saved 8-bit image.",
+        f"Negative images on tf_efficientnet_lite0, preset {args.preset} with {settings}; "
+        + ("" if args.no_sequential else f"sequential: {args.first} + {args.second} steps, seed 0; ")
+        + f"together: {args.together} steps, seeds {args.seeds}. Ranks and probabilities of the saved 8-bit image.",
         "",
         *HEADER,
     ]
