@@ -163,7 +163,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "impressions"))
     args = ap.parse_args(argv)
     overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
-    base = Path(args.out)
+    base = Path(args.out).resolve()
     for method in args.methods:
         result = run_method(method, args, overrides, base)
         Path(f"{base}_{method}.json").write_text(json.dumps(result, indent=1))
