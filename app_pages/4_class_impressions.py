@@ -13,7 +13,6 @@ from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 from netviz_core.impressions import ImpressionSettings, impression_frames, negative_frames
 from netviz_core.impressions.metrics import probabilities_of_saved
-from netviz_core.impressions.method import TOGETHER_ITERATIONS
 from netviz_core.impressions.settings import PRESETS, TRANSFORMS_ON
 from netviz_core.optimize.parametrizations import PARAMETRIZATIONS
 
