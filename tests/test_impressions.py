@@ -484,7 +484,7 @@ def test_spectral_transforms_never_touch_the_stored_image(lite0):
 
 def test_settings_name_the_parametrization_and_keep_the_papers_recipe():
     s = ImpressionSettings()
-    assert (s.parametrization, s.transform_set, s.lr) == ("fourier", "lucid", 0.05)
+    assert (s.parametrization, s.transform_set, s.lr) == ("fourier", "lucid", 0.02)
     paper = ImpressionSettings.preset("paper")
     assert (paper.parametrization, paper.transform_set, paper.lr, paper.tv_weight, paper.preci_lr) == \
         ("pixel", "mopuri", 0.1, 0.02, 1.0)

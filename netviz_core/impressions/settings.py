@@ -13,7 +13,7 @@ chosen by experiment on tf_efficientnet_lite0 and say so below.
 **Two recipes** (``PRESETS``; ``ImpressionSettings.preset(name)``):
 
 * ``lucid`` (the field defaults): the image is a 1/f-scaled Fourier spectrum
-  (``parametrization="fourier"``), stepped by Adam at ``lr`` 0.05, TV a term of the
+  (``parametrization="fourier"``), stepped by Adam at ``lr`` 0.02, TV a term of the
   objective (weight 5e-4, as class visualization's lucid preset), the rate map and
   the growing circle acting on the decoded image (``parametrized``).  Pixel ascent
   makes texture that only the generating network reads (README, "Class impressions").
@@ -46,7 +46,7 @@ TRANSFORM_SETS = ("lucid", "mopuri")
 
 #: Named recipes; every preset names every setting whose meaning depends on the parametrization.
 PRESETS: dict[str, dict[str, Any]] = {
-    "lucid": dict(parametrization="fourier", lr=0.05, tv_weight=5e-4, preci_lr=0.2, transform_set="lucid",
+    "lucid": dict(parametrization="fourier", lr=0.02, tv_weight=5e-4, preci_lr=0.2, transform_set="lucid",
                   saliency_sigma=4.0),
     "paper": dict(parametrization="pixel", lr=0.1, tv_weight=0.02, preci_lr=1.0, transform_set="mopuri",
                   saliency_sigma=0.0),
@@ -65,7 +65,9 @@ class ImpressionSettings(JsonSettings):
     # run
     iterations: int = 300        # the paper's max_iter: not stated (fig. 2 shows 500); C1 = C2·max_iter/t
     parametrization: str = "fourier"  # pixel | fourier | maco (see PRESETS for the numbers that go with each)
-    lr: float = 0.05             # fourier/maco: Adam's lr; pixel: the uniform rate (the paper's 0.1, MapScaledGradient)
+    # fourier/maco: Adam's lr (0.02: at class visualization's 0.05 SCI's discs saturate to black or white,
+    # README "Class impressions"); pixel: the uniform rate (the paper's 0.1, MapScaledGradient)
+    lr: float = 0.02
     seed: int = 0                # image i uses seed + i
     # random transforms on (transforms), which (transform_set), where (transforms_on); Mopuri's parameters
     # below (8-bit levels, degrees, pixels); Lucid's are fixed (optimize.transforms.lucid_transforms)
@@ -99,7 +101,7 @@ class ImpressionSettings(JsonSettings):
     # sec. 3.3: single object from the most activated circle of a pre-CI
     single_object: bool = True
     preci_iterations: int = 10   # "a very few iterations" (ours)
-    preci_lr: float = 0.2        # "a very high learning rate" (ours): pixel 1.0 (10× the uniform rate), fourier 4× lr
+    preci_lr: float = 0.2        # "a very high learning rate" (ours): pixel 1.0 (10× the uniform rate), fourier 10× lr
     select_radius: float = 30.0  # r of eq. 5 (ours; the paper does not say)
     radius_start: float = 1.0
     radius_max: float = 150.0
