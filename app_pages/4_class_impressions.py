@@ -13,7 +13,8 @@ from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 from netviz_core.impressions import ImpressionSettings, impression_frames, negative_frames
 from netviz_core.impressions.metrics import probabilities_of_saved
-from netviz_core.impressions.settings import TRANSFORMS_ON
+from netviz_core.impressions.settings import PRESETS, TRANSFORMS_ON
+from netviz_core.optimize.parametrizations import PARAMETRIZATIONS
 
 ctx = sidebar.page_header("Class Impressions", "Mopuri et al.'s class impressions, and Addepalli et al.'s saliency-driven version (SCI): "
                                                "TV regulariser, saliency-driven learning rate, single object grown from the most activated circle.")
@@ -21,17 +22,25 @@ net = ctx.net
 PREFIX = "ci"
 D = ImpressionSettings()
 n_cls = net.num_classes
+# The negative image had two step sliders (first_iterations/iters1 + second_iterations/iters2) that add up to
+# the joint run's length: an old link reads as that sum.
+_old = [st.query_params.get(a) or st.query_params.get(b) for a, b in (("first_iterations", "iters1"),
+                                                                        ("second_iterations", "iters2"))]
+if "iterations" not in st.query_params and "iters" not in st.query_params and all(
+        o and o.strip().isdigit() for o in _old):
+    st.query_params["iterations"] = str(sum(int(o) for o in _old))
 
 state = UrlState(PREFIX).declare(
     Param("make", "choice", "sci", choices=("sci", "negative"), aliases=("mode",)),
     Param("target", "int", 130 if n_cls > 130 else 0, lo=0, hi=n_cls - 1, aliases=("cls",)),
     Param("baseline", "bool", True),
     Param("iterations", "int", D.iterations, lo=1, hi=1000, aliases=("iters",)),
+    Param("parametrization", "choice", D.parametrization, choices=tuple(PARAMETRIZATIONS)),
     Param("lr", "float", D.lr, lo=0.01, hi=1.0),
     Param("seed", "int", D.seed, lo=0, hi=2**31 - 1),
     Param("tv", "bool", D.tv),
     # log-spaced steps that contain the default (0.02): a linear 0.05 grid could not return to it
-    Param("tv_weight", "logfloat", D.tv_weight, choices=(*log_steps(-3, 0), 2.0), aliases=("lambda1",)),
+    Param("tv_weight", "logfloat", D.tv_weight, choices=(*log_steps(-4, 0), 2.0), aliases=("lambda1",)),
     Param("tv_every", "int", D.tv_every, lo=1, hi=10),
     Param("saliency_lr", "bool", D.saliency_lr, aliases=("sal",)),
     Param("c2", "float", D.c2, lo=0.5, hi=16.0),
@@ -44,8 +53,6 @@ state = UrlState(PREFIX).declare(
     Param("preci_iterations", "int", D.preci_iterations, lo=0, hi=50, aliases=("preci",)),
     Param("first", "int", 130 if n_cls > 130 else 0, lo=0, hi=n_cls - 1),
     Param("second", "int", 1 if n_cls > 1 else 0, lo=0, hi=n_cls - 1),
-    Param("first_iterations", "int", 60, lo=1, hi=500, aliases=("iters1",)),
-    Param("second_iterations", "int", 60, lo=1, hi=500, aliases=("iters2",)),
 )
 names = net.class_names
 top = st.columns([3, 2])
@@ -62,8 +69,8 @@ if mode == "sci":
 else:
     state.class_select("first", names, container=row, width=320)
     state.class_select("second", names, container=row, width=320)
-    state.slider("first_iterations", container=row, width=220)
-    state.slider("second_iterations", container=row, width=220)
+    state.slider("iterations", container=row, width=220)  # the joint run: both classes grow at once
+state.selectbox("parametrization", container=row, width=200)
 
 with st.expander("SCI controls", expanded=mode == "sci"):
     groups = st.container(horizontal=True, gap="large")
@@ -93,8 +100,15 @@ for switch, names_off in (("tv", ("tv_weight", "tv_every")),
                           ("single_object", ("select_radius", "preci_iterations"))):
     if not v[switch]:
         v.update({name: state.params[name].default for name in names_off})
+# pixel: the paper's recipe; fourier/maco: the lucid one.  lr and λ1 mean different things on the two
+# (an Adam step on a spectrum, a TV term), so a slider left at its default takes the recipe's own value.
+recipe = PRESETS["paper" if v["parametrization"] == "pixel" else "lucid"]
+for name in ("lr", "tv_weight"):
+    if v[name] == state.params[name].default:
+        v[name] = recipe[name]
 try:
-    sci = ImpressionSettings(
+    sci = ImpressionSettings.preset("paper" if v["parametrization"] == "pixel" else "lucid").with_overrides(
+        parametrization=v["parametrization"],
         iterations=int(v["iterations"]), lr=float(v["lr"]), seed=int(v["seed"]), tv=bool(v["tv"]),
         tv_weight=float(v["tv_weight"]), tv_every=int(v["tv_every"]), saliency_lr=bool(v["saliency_lr"]),
         c2=float(v["c2"]), t_switch=int(v["t_switch"]), grad_cum0=float(v["grad_cum0"]),
@@ -102,8 +116,7 @@ try:
         select_radius=float(v["select_radius"]), preci_iterations=int(v["preci_iterations"]),
         transforms_on=v["transforms_on"],
     )
-    base = ImpressionSettings.baseline(iterations=sci.iterations, lr=sci.lr, seed=sci.seed,
-                                       transforms_on=sci.transforms_on)
+    base = sci.plain()
 except NetVizError as exc:
     st.error(str(exc))
     st.stop()
@@ -116,11 +129,10 @@ if mode == "sci":
 else:
     variants = {"negative": sci}
     targets = [int(v["first"]), int(v["second"])]
-    config = (ctx.model_key, "negative", tuple(targets), int(v["first_iterations"]), int(v["second_iterations"]),
-              sci.to_json())
+    config = (ctx.model_key, "negative", tuple(targets), sci.to_json())
     st.caption(f"**{names[targets[0]].split(',')[0]}** fused with **{names[targets[1]].split(',')[0]}** - {net.label}")
 
-total_steps = sci.iterations if mode == "sci" else int(v["first_iterations"]) + int(v["second_iterations"])
+total_steps = sci.iterations
 labels = list(variants)
 cols = st.columns(2)  # two pictures side by side at the column's width (a single variant keeps half the width)
 slot_list = [col.empty() for col in cols]
@@ -148,8 +160,7 @@ if live.decide(PREFIX, config, start, stop):
         if mode == "sci":
             gens = [impression_frames(net, targets, s) for s in variants.values()]
         else:
-            gens = [negative_frames(net, targets[0], targets[1], sci, first_iterations=int(v["first_iterations"]),
-                                    second_iterations=int(v["second_iterations"]))]
+            gens = [negative_frames(net, targets[0], targets[1], sci, iterations=sci.iterations)]
     except NetVizError as exc:
         st.error(str(exc))
         st.stop()

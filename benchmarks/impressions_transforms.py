@@ -48,7 +48,7 @@ def main() -> int:
         return float((levels(x).mean((2, 3)) - levels(x0).mean((2, 3))).abs().max())
 
     # image: the post-steps alone (no network is involved in them)
-    s_image = ImpressionSettings.baseline(transforms_on="image")
+    s_image = ImpressionSettings.baseline("paper", transforms_on="image")
     ops = post_steps_for(s_image)
     ctx = StepContext(net=net, step=0, targets=torch.tensor([1]), generators=make_generators([0], 1), state={})
     x = x0
@@ -60,7 +60,7 @@ def main() -> int:
         if k in (10, 300):
             image[k] = (roughness(x), drift(x))
     # input: the engine with a zero step, transforms on the network's input
-    s_input = ImpressionSettings.baseline(transforms_on="input")
+    s_input = ImpressionSettings.baseline("paper", transforms_on="input")
     frames = list(optimize(net, x0, [1], step_rule=PlainGradient(0.0), transforms=transforms_for(s_input),
                            post_steps=post_steps_for(s_input), iterations=10, generators=make_generators([0], 1)))
     x_in = frames[-1].images

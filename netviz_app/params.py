@@ -148,8 +148,6 @@ PARAMS: dict[str, Spec] = {
                              "circle. Only with single object on.", "steps"),
     "first": Spec("First class (grown left)", CLASS_HELP),
     "second": Spec("Second class (grown right)", CLASS_HELP),
-    "first_iterations": Spec("Iterations, first class", "Steps on the first class.", "steps"),
-    "second_iterations": Spec("Iterations, second class", "Steps on the second class.", "steps"),
     # -- compare backbones ---------------------------------------------------------------------------------
     "models": Spec("Models (2-3)", "Bundled offline backbones, or the model chosen in the sidebar."),
 }

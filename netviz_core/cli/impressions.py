@@ -29,10 +29,16 @@ def register(sub) -> None:
     p.add_argument("--fuse-iterations", type=int, default=None,
                    help="with --fuse --growth sequential: steps of the second class (default 12)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preset", choices=("lucid", "paper"), default=None,
+                   help="lucid (default): Fourier image, Lucid's transforms, Adam; paper: Addepalli et al. on pixels "
+                   "(default with --parametrization pixel)")
+    p.add_argument("--parametrization", choices=("pixel", "fourier", "maco"), default=None,
+                   help="what is optimised: the pixels, a 1/f Fourier spectrum (default) or the phase of a fixed "
+                   "spectrum (MACO); the rate map, circle and TV act on the decoded image")
     p.add_argument("--no-tv", action="store_true", help="switch off the TV step (eq. 1)")
     p.add_argument("--no-saliency-lr", action="store_true", help="uniform learning rate instead of eqs. 2-4")
     p.add_argument("--no-single-object", action="store_true", help="no pre-CI circle / growing mask (sec. 3.3)")
-    p.add_argument("--no-transforms", action="store_true", help="no random transforms after each step")
+    p.add_argument("--no-transforms", action="store_true", help="no random transforms of the network's input")
     p.add_argument("--baseline", action="store_true", help="plain class impressions of Mopuri et al. (all --no-*)")
     p.add_argument("--tv-weight", type=float, default=None, help="TV weight λ1 (eq. 1)")
     p.add_argument("--tv-every", type=int, default=None, help="TV step every k iterations")
@@ -48,6 +54,7 @@ def register(sub) -> None:
 def settings_from_args(args: argparse.Namespace):
     from ..errors import ImpressionError
     from ..impressions import ImpressionSettings
+    from ..impressions.settings import DEFAULT_PRESET, PRESETS
 
     if args.settings:
         try:
@@ -55,9 +62,14 @@ def settings_from_args(args: argparse.Namespace):
         except OSError as exc:
             raise ImpressionError(f"Cannot read the settings file {args.settings} ({exc.strerror}).") from None
         s = ImpressionSettings.from_json(text)
+        if args.preset:
+            s = s.with_overrides(**PRESETS[args.preset])
     else:
-        s = ImpressionSettings()
+        preset = args.preset or ("paper" if args.parametrization == "pixel" else DEFAULT_PRESET)
+        s = ImpressionSettings.preset(preset)
     changes = {}
+    if args.parametrization is not None:
+        changes["parametrization"] = args.parametrization
     if args.baseline:
         changes.update(tv=False, saliency_lr=False, single_object=False)
     for flag, key in (("no_tv", "tv"), ("no_saliency_lr", "saliency_lr"), ("no_single_object", "single_object"),

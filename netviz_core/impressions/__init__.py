@@ -5,6 +5,7 @@ Small parts on the optimisation engine (``netviz_core.optimize``):
 * ``schedule``   eqs. 2-4 (the saliency-driven learning-rate map) and the radius schedule;
 * ``circles``    eq. 5, the most activated circle (one convolution) and circular masks;
 * ``transforms`` Mopuri's random transforms and the separate TV step of eq. 1 (post-steps);
+* ``parametrized`` the rate map, circle and TV on a decoded image (fourier / maco parametrizations);
 * ``settings``   ``ImpressionSettings``: every component switchable, JSON round trip;
 * ``method``     ``impression_frames`` / ``class_impressions`` and ``negative_frames`` / ``negative_image``;
 * ``metrics``    target probability, transfer, single-object score.

@@ -54,6 +54,7 @@ import torch
 
 from ..errors import ImpressionError
 
+from ..filters import gaussian_blur
 from ..optimize.context import StepContext
 
 #: Paper values (sec. 3.2): C2 = 4, t = 150, grad_cum_0 = 0.1.
@@ -87,9 +88,9 @@ def saliency(grad: torch.Tensor) -> torch.Tensor:
     return grad.abs().amax(dim=1, keepdim=True)
 
 
-def normalised_saliency(grad: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """ĝ: the saliency divided by its per-image maximum (values in [0, 1])."""
-    s = saliency(grad)
+def normalised_saliency(grad: torch.Tensor, eps: float = 1e-12, sigma: float = 0.0) -> torch.Tensor:
+    """ĝ: the saliency (blurred by ``sigma`` px if > 0) divided by its per-image maximum (values in [0, 1])."""
+    s = gaussian_blur(saliency(grad), sigma)
     return s / (s.flatten(1).amax(1).view(-1, 1, 1, 1) + eps)
 
 
@@ -117,6 +118,7 @@ class SaliencyLearningRate:
     enabled: bool = True
     mask: object = None
     peak: float = 0.5  # the map's largest entry per image and step (lr_map_peak, see the module doc)
+    sigma: float = 0.0  # blur of the saliency before eqs. 2-4 (saliency_sigma; 0: the paper's per-pixel map)
 
     def __post_init__(self) -> None:
         if self.c1 is None:
@@ -126,7 +128,7 @@ class SaliencyLearningRate:
         n, _, h, w = grad.shape
         if self.enabled:
             iteration = ctx.step + 1  # 1-based: the step being taken is i
-            g_hat = normalised_saliency(grad)
+            g_hat = normalised_saliency(grad, sigma=self.sigma)
             grad_cum = ctx.state.get("grad_cum")
             if grad_cum is None:
                 grad_cum = torch.full((n, 1, h, w), float(self.grad_cum0), device=grad.device, dtype=grad.dtype)

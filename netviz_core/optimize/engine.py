@@ -5,7 +5,7 @@ different parts plugged in::
 
     p_0 = parametrization.encode(init)
     for k = 0, 1, ...:
-        x_k      = parametrization.decode(p_k)            # the image (pixel: x_k = p_k)
+        x_k      = parametrization.decode_at(p_k, ctx)    # the image (pixel: x_k = p_k; it may depend on k)
         logits   = net(transforms(x_k))                  # transforms are differentiable
         J        = objective(logits, x_k)                 # per image, higher is better
         yield Frame(k, x_k, score, probability, terms)    # the caller may stop here
@@ -247,7 +247,7 @@ def _forward(ctx: StepContext, p: torch.Tensor, parametrization: Parametrization
     with torch.enable_grad():
         # A fresh leaf per pass: p may be a view of the batch (batch-invariant mode).
         pk = p.detach().requires_grad_(not last)
-        xk = parametrization.decode(pk, ctx.net)
+        xk = parametrization.decode_at(pk, ctx)
         net_input = xk
         if not last:
             for t in transforms:

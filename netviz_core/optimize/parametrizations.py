@@ -77,6 +77,10 @@ class Parametrization:
     def decode(self, p: torch.Tensor, net) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def decode_at(self, p: torch.Tensor, ctx) -> torch.Tensor:
+        """The image of step ``ctx.step`` (the engine calls this): ``decode`` unless the image also depends on the step."""
+        return self.decode(p, ctx.net)
+
     def random(self, net, generators: list[torch.Generator], size: tuple[int, int]) -> torch.Tensor:
         """A random starting parameter per image, from that image's generator."""
         raise NotImplementedError  # pragma: no cover - abstract

@@ -50,3 +50,21 @@ def test_fuse_iterations_belong_to_the_sequential_growth(tmp_path, capsys):
     assert main(["impressions", "--target", "1", "--fuse", "8", "--growth", "sequential", "-n", "1",
                  "--fuse-iterations", "1", "--no-transforms", "--out", str(out)]) == 0
     assert "rank" in capsys.readouterr().out
+
+
+def test_parametrization_and_preset_flags(lite0, tmp_path, capsys):
+    out = tmp_path / "ci.png"
+    # --parametrization pixel alone: the paper's recipe (its numbers go with pixels)
+    assert main(["impressions", "-t", "1", "-n", "1", "--no-single-object", "--parametrization", "pixel",
+                 "--out", str(out), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)["settings"]
+    assert (s["parametrization"], s["lr"], s["tv_weight"], s["transform_set"]) == ("pixel", 0.1, 0.02, "mopuri")
+    assert main(["impressions", "-t", "1", "-n", "1", "--no-single-object", "--preset", "paper",
+                 "--parametrization", "maco", "--out", str(out), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)["settings"]
+    assert (s["parametrization"], s["lr"]) == ("maco", 0.1)
+    assert main(["impressions", "-t", "1", "-n", "1", "--no-single-object", "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["settings"]["parametrization"] == "fourier"  # the default
+    with pytest.raises(SystemExit):  # argparse: "invalid choice: 'wavelet' (choose from pixel, fourier, maco)"
+        main(["impressions", "-t", "1", "--parametrization", "wavelet", "--out", str(out)])
+    assert "invalid choice" in capsys.readouterr().err
