@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def raw_steps(net, x: "torch.Tensor", targets, steps: int) -> float:
+def raw_steps(net, x, targets, steps: int) -> float:
     import torch
 
     t0 = time.perf_counter()

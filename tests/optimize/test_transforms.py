@@ -7,7 +7,6 @@ import torch
 from netviz_core.optimize import (
     Adam,
     AdditiveNoise,
-    ClassLogit,
     Fourier,
     JitterCrop,
     Pad,
