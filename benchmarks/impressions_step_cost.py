@@ -12,6 +12,7 @@ benchmarks/results/impressions_step_cost.md.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -40,6 +41,7 @@ def main(argv=None) -> int:
     input_gradient_model(net)  # the folded copy is made once per model: not part of a step
     classes = [1, 130, 409, 779, 9, 323, 340, 980][: args.batch]
     per_step: dict[bool, list[float]] = {False: [], True: []}
+    load_start = os.getloadavg()[0]
     for _ in range(args.rounds):
         for fold in (False, True):
             s = ImpressionSettings(iterations=args.steps, preci_iterations=1, fold_batchnorm=fold)
@@ -56,7 +58,8 @@ def main(argv=None) -> int:
         "# Class impressions: CPU time per step, BatchNorm folded or not\n\n"
         f"SCI, default settings (fourier, Lucid's transforms, Adam), lite0, a batch of {len(classes)}, "
         f"{args.steps} steps, median over steps and {args.rounds} alternating rounds, one torch thread "
-        "(CPU time of the process; the machine was shared).\n\n"
+        f"(CPU time of the process; 1-min load average {load_start:.2f} at the start, "
+        f"{os.getloadavg()[0]:.2f} at the end).\n\n"
         "| network | CPU s / step | ratio |\n|---|---:|---:|\n"
         f"| as loaded | {unfolded:.3f} | 1.00 |\n| BatchNorm folded | {folded:.3f} | {folded / unfolded:.2f} |\n"
     )

@@ -85,7 +85,7 @@ def markdown(result: dict) -> str:
         if "one_thread_speed" in ch:
             text += (f"; 1 thread {_ms(ch['raw_step_1_thread_s'])} ms vs {ch['threads_default']} threads "
                      f"{_ms(ch['raw_step_default_threads_s'])} ms (1 thread runs at **{ch['one_thread_speed']:.2f}×** "
-                     f"the speed of torch's default, which NetViz keeps)")
+                     f"the speed of torch's default, which the CLI keeps; the dashboard leaves one core to the browser)")
         text += (f"; the engine's per-step finite checks + softmax {ch['checks_per_step_s'] * 1e6:.0f} µs "
                  f"({ch['checks_over_raw']:.2%} of a step); the torch blur {ch['blur_s'] * 1e6:.0f} µs per call "
                  f"({ch['blur_over_raw_every_10']:.2%} of a step at every 10 steps).")
