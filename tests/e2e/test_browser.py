@@ -133,9 +133,12 @@ def test_compare_backbones_page(server, page, screenshots):
     shot(page, screenshots, "compare_backbones")
 
 
-def _start_class_visualization(page, server: str, seed: int) -> None:
+def _open_class_visualization(page, server: str, seed: int):
+    """The page loaded with the run's settings; returns its Start button (not yet pressed)."""
     page.goto(f"{server}/class_visualization?iters={OVERLAPPING_RUN}&jitter=8&cls=130&seed={seed}")
-    page.get_by_role("button", name="Start").click()
+    start = page.get_by_role("button", name="Start")
+    start.wait_for()
+    return start
 
 
 def _running(page) -> bool:
@@ -157,10 +160,13 @@ def test_two_sessions_at_once_get_what_each_gets_alone(server, browser):
         p.set_default_timeout(SLOW_MS)
     alone = []
     for seed, p in zip((1, 2), pages):
-        _start_class_visualization(p, server, seed)
+        _open_class_visualization(p, server, seed).click()
         alone.append(_final_png(p))
-    for seed, p in zip((1, 2), pages):  # both start before either is waited for
-        _start_class_visualization(p, server, seed)
+    # Both pages are loaded first and their Start buttons pressed back to back: a page load takes
+    # longer than a short run, so loading the second page after starting the first misses the overlap.
+    starts = [_open_class_visualization(p, server, seed) for seed, p in zip((1, 2), pages)]
+    for start in starts:
+        start.click()
     overlapped = False
     for _ in range(POLLS):
         if all(_running(p) for p in pages):
