@@ -59,6 +59,9 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+#: Set to 0 to let the dashboard's torch use every core (no browser on this machine).
+BROWSER_CORE_ENV = "NETVIZ_LEAVE_A_CORE_FOR_THE_BROWSER"
+
 #: Torch's own choice of intra-op threads in this process (OMP_NUM_THREADS, else the cores), read once.
 _TORCH_THREADS = None
 
@@ -81,7 +84,9 @@ def leave_a_core_for_the_browser() -> int:
     global _TORCH_THREADS
     if _TORCH_THREADS is None:
         _TORCH_THREADS = torch.get_num_threads()
-    n = max(1, min(_TORCH_THREADS, _usable_cores() - 1))
+    # A server whose viewers sit on other machines has no browser to make room for.
+    spare = 0 if os.environ.get(BROWSER_CORE_ENV, "1").strip() == "0" else 1
+    n = max(1, min(_TORCH_THREADS, _usable_cores() - spare))
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n

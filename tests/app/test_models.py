@@ -36,3 +36,14 @@ def test_one_core_fewer_than_torch_would_use_and_at_least_one(monkeypatch, resto
     got = _in_a_thread(lambda: (models.leave_a_core_for_the_browser(), torch.get_num_threads()))
     assert got == (expected, expected)  # the script run's thread runs torch on that many
     assert torch.get_num_threads() == main_before  # other threads keep theirs
+
+
+def test_a_server_without_a_local_browser_can_keep_every_core(monkeypatch, restore_threads):
+    from netviz_app import models
+
+    monkeypatch.setattr(models, "_TORCH_THREADS", 8)
+    monkeypatch.setattr(models, "_usable_cores", lambda: 8)
+    monkeypatch.setenv(models.BROWSER_CORE_ENV, "0")
+    assert _in_a_thread(models.leave_a_core_for_the_browser) == 8
+    monkeypatch.setenv(models.BROWSER_CORE_ENV, "1")
+    assert _in_a_thread(models.leave_a_core_for_the_browser) == 7
