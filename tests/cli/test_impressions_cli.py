@@ -10,12 +10,16 @@ from netviz_core.cli import main
 from netviz_core.images import preprocess
 
 
+def impressions_json(capsys, *args: str) -> dict:
+    """``netviz impressions ARGS --json``: it must succeed; its JSON."""
+    assert main(["impressions", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
 def test_impressions_json_writes_the_png(lite0, tmp_path, capsys):
     out = tmp_path / "ci.png"
-    rc = main(["impressions", "--target", "goldfish", "--iterations", "2", "--t-switch", "1", "--no-tv",
-               "--out", str(out), "--json"])
-    assert rc == 0
-    data = json.loads(capsys.readouterr().out)
+    data = impressions_json(capsys, "--target", "goldfish", "--iterations", "2", "--t-switch", "1", "--no-tv",
+                            "--out", str(out))
     assert data["targets"] == [1] and data["settings"]["tv"] is False and data["settings"]["iterations"] == 2
     assert Image.open(out).size == (224, 224)
     # The reported P(goldfish) is what the written PNG gives when read back
@@ -33,10 +37,8 @@ def test_impressions_bad_input_is_a_clear_error(tmp_path, capsys):
 
 def test_fuse_grows_both_classes_together_and_reports_both(lite0, tmp_path, capsys):
     out = tmp_path / "neg.png"
-    rc = main(["impressions", "--target", "goldfish", "--fuse", "hen", "--iterations", "2", "--no-transforms",
-               "--out", str(out), "--json"])
-    assert rc == 0
-    data = json.loads(capsys.readouterr().out)
+    data = impressions_json(capsys, "--target", "goldfish", "--fuse", "hen", "--iterations", "2", "--no-transforms",
+                            "--out", str(out))
     assert data["classes"] == [1, 8] and len(data["ranks"]) == 2 and len(data["top5"]) == 5
     # the reported probabilities are those of the written PNG
     read_back = predict_proba(lite0, preprocess(lite0, out))[0]
@@ -55,16 +57,14 @@ def test_fuse_iterations_belong_to_the_sequential_growth(tmp_path, capsys):
 def test_parametrization_and_preset_flags(lite0, tmp_path, capsys):
     out = tmp_path / "ci.png"
     # --parametrization pixel alone: the paper's recipe (its numbers go with pixels)
-    assert main(["impressions", "-t", "1", "-n", "1", "--no-single-object", "--parametrization", "pixel",
-                 "--out", str(out), "--json"]) == 0
-    s = json.loads(capsys.readouterr().out)["settings"]
+    s = impressions_json(capsys, "-t", "1", "-n", "1", "--no-single-object", "--parametrization", "pixel",
+                         "--out", str(out))["settings"]
     assert (s["parametrization"], s["lr"], s["tv_weight"], s["transform_set"]) == ("pixel", 0.1, 0.02, "mopuri")
-    assert main(["impressions", "-t", "1", "-n", "1", "--no-single-object", "--preset", "paper",
-                 "--parametrization", "maco", "--out", str(out), "--json"]) == 0
-    s = json.loads(capsys.readouterr().out)["settings"]
+    s = impressions_json(capsys, "-t", "1", "-n", "1", "--no-single-object", "--preset", "paper",
+                         "--parametrization", "maco", "--out", str(out))["settings"]
     assert (s["parametrization"], s["lr"]) == ("maco", 0.1)
-    assert main(["impressions", "-t", "1", "-n", "1", "--no-single-object", "--out", str(out), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["settings"]["parametrization"] == "fourier"  # the default
+    s = impressions_json(capsys, "-t", "1", "-n", "1", "--no-single-object", "--out", str(out))["settings"]
+    assert s["parametrization"] == "fourier"  # the default
     with pytest.raises(SystemExit):  # argparse: "invalid choice: 'wavelet' (choose from pixel, fourier, maco)"
         main(["impressions", "-t", "1", "--parametrization", "wavelet", "--out", str(out)])
     assert "invalid choice" in capsys.readouterr().err
