@@ -126,10 +126,11 @@ def photo_blind_note(method: str, m: np.ndarray) -> str | None:
     """
     if method != "deconvnet":
         return None
+    from netviz_core.saliency.metrics import spearman
+
     blank, _ = saliency_map(net, ctx.model_key, BLANK, "blank-grey-256", target, method, ())
-    ranks = [np.argsort(np.argsort(a.ravel())) for a in (m, blank)]
-    rho = float(np.corrcoef(*ranks)[0, 1])
-    if not rho > 0.9:
+    rho = spearman(m, blank)
+    if not rho > 0.9:  # NaN (a constant map) says nothing either
         return None
     return (f"Not the photo: this map is that of a plain grey image too (rank correlation {rho:.2f}). DeconvNet "
             "passes only the positive part of the signal back through each rectifier, whatever the layer's "
