@@ -78,14 +78,21 @@ def leave_a_core_for_the_browser() -> int:
     torch's default headless).  Torch keeps the number per thread (a thread started later
     takes the last one set), and Streamlit runs every script run in a thread of its
     own, so ``app.py`` calls this on every run.
+
+    ``NETVIZ_LEAVE_A_CORE_FOR_THE_BROWSER``: ``1`` (default) leaves a core, ``0`` gives torch
+    every core, ``keep`` changes nothing (the test suite sets it: a process-wide setting that
+    one test changed would change every later test's arithmetic).
     """
     import torch
 
     global _TORCH_THREADS
     if _TORCH_THREADS is None:
         _TORCH_THREADS = torch.get_num_threads()
+    mode = os.environ.get(BROWSER_CORE_ENV, "1").strip().lower()
+    if mode == "keep":  # an embedding process (the test suite) owns torch's thread count: leave it alone
+        return torch.get_num_threads()
     # A server whose viewers sit on other machines has no browser to make room for.
-    spare = 0 if os.environ.get(BROWSER_CORE_ENV, "1").strip() == "0" else 1
+    spare = 0 if mode == "0" else 1
     n = max(1, min(_TORCH_THREADS, _usable_cores() - spare))
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)

@@ -24,6 +24,110 @@ def encoded(im: Image.Image, fmt: str = "PNG", **kw) -> bytes:
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "HF_HUB_DISABLE_TELEMETRY": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
 os.environ.update(OFFLINE)
+# The process-wide settings that the CLI and the dashboard make at start-up are not made in
+# the test process: the first test to run one would change the arithmetic (torch threads) or
+# the allocator (malloc) of every later test, so results would depend on the order.  Tests of
+# those settings run them in a subprocess or under monkeypatch.
+KEEP_PROCESS_SETTINGS = {"NETVIZ_REUSE_FREED_MEMORY": "0", "NETVIZ_LEAVE_A_CORE_FOR_THE_BROWSER": "keep"}
+os.environ.update(KEEP_PROCESS_SETTINGS)
+
+
+# --------------------------------------------------------------------------- order-proof guard
+
+
+def _fresh_thread_torch_threads() -> int:
+    """Torch's intra-op thread count as a thread started now gets it (Streamlit script runs, workers).
+
+    ``torch.set_num_threads`` in any thread sets what later threads start with, while the
+    calling thread's own count may be unchanged, so the main thread's count alone misses it.
+    """
+    import threading
+
+    import torch
+
+    out: list[int] = []
+    worker = threading.Thread(target=lambda: out.append(torch.get_num_threads()))
+    worker.start()
+    worker.join()
+    return out[0]
+
+
+#: Set and cleared by pytest itself around each phase of a test.
+_PYTEST_OWN_VARIABLES = {"PYTEST_CURRENT_TEST"}
+
+
+def _process_state() -> dict:
+    import torch
+
+    return {"torch threads (this thread)": torch.get_num_threads(),
+            "torch threads (new threads)": _fresh_thread_torch_threads(),
+            "environment": {k: v for k, v in os.environ.items() if k not in _PYTEST_OWN_VARIABLES},
+            "working directory": os.getcwd()}
+
+
+def _restore(state: dict) -> None:
+    import threading
+
+    import torch
+
+    torch.set_num_threads(state["torch threads (this thread)"])
+    worker = threading.Thread(target=torch.set_num_threads, args=(state["torch threads (new threads)"],))
+    worker.start()
+    worker.join()
+    torch.set_num_threads(state["torch threads (this thread)"])
+    for key in set(os.environ) - set(state["environment"]) - _PYTEST_OWN_VARIABLES:
+        del os.environ[key]
+    os.environ.update(state["environment"])
+    os.chdir(state["working directory"])
+
+
+def _left_behind(before: dict, after: dict) -> list[str]:
+    changed = []
+    for key in before:
+        if before[key] == after[key]:
+            continue
+        if key == "environment":
+            keys = sorted(k for k in set(before[key]) | set(after[key]) if before[key].get(k) != after[key].get(k))
+            changed.append(f"environment variables {keys}")
+        else:
+            changed.append(f"{key}: {before[key]!r} -> {after[key]!r}")
+    return changed
+
+
+def _guarded(what: str):
+    """Run the wrapped scope with the RNGs forked, then fail it if it changed process-wide state (restored)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    before = _process_state()
+    py_random, np_random = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        yield
+    random.setstate(py_random)
+    np.random.set_state(np_random)
+    after = _process_state()
+    changed = _left_behind(before, after)
+    if changed:
+        _restore(before)
+        pytest.fail(f"{what} left process-wide state behind (restored now): {'; '.join(changed)}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def leaves_no_process_state_behind(request):
+    """Every test starts from the same generators and fails if it changes threads, environment or cwd.
+
+    Autouse fixtures are set up before the fixtures a test asks for, so ``monkeypatch`` and the
+    test's own fixtures have undone their changes by the time this checks.
+    """
+    yield from _guarded(f"test {request.node.nodeid}")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def module_leaves_no_process_state_behind(request):
+    """The same check around a module, for module-scoped fixtures (servers, shared models)."""
+    yield from _guarded(f"module {request.module.__name__}")
 
 
 @pytest.fixture(scope="session")

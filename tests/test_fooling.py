@@ -223,30 +223,3 @@ def test_a_bound_below_one_level_cannot_move_the_8_bit_image():
     net = _toy_linear_model()
     result = fool(net, _grey_128(net), 0, linf=0.5, iterations=10)
     assert not result.success and result.linf == 0.0
-
-
-# --------------------------------------------------------------------------- pinned runs
-
-#: (iterations, SHA-256 of the fooling picture's RGB pixels) of chelsea -> stingray (6) on lite0, one thread,
-#: taken on 31027a7 before the fooling module was reorganised (torch 2.14.1+cu130, AVX512 kernels).
-PINNED_FOOLING = {
-    "normalized": (10, "6a5cee6fd6ead6c49d14f8db24c47e8400bd009d87d2335541bafe73da325e48"),
-    "linf": (5, "7f91d5113be278052f9c39fa307992b59d22436c93082ce5c107c85b33656f94"),
-}
-
-
-@pytest.mark.parametrize("method", sorted(PINNED_FOOLING))
-def test_fixed_run_is_bit_identical_to_the_pinned_image(lite0, chelsea, method):
-    import hashlib
-
-    if (torch.__version__, torch.backends.cpu.get_cpu_capability()) != ("2.14.1+cu130", "AVX512"):
-        pytest.skip("pinned on torch 2.14.1+cu130 with AVX512 kernels")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        result = fool(lite0, chelsea, 6, **({"linf": 8.0} if method == "linf" else {}))
-    finally:
-        torch.set_num_threads(threads)
-    iterations, digest = PINNED_FOOLING[method]
-    assert result.success and result.iterations == iterations
-    assert hashlib.sha256(np.asarray(result.fooling_picture).tobytes()).hexdigest() == digest

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
 from netviz_core.optimize import Fourier, Maco, Pixel, make_generators, parametrization_for
+from netviz_core.optimize.parametrizations import COLOR_CORRELATION
 from netviz_core.optimize.spectrum import magnitude_spectrum
 
 
@@ -48,15 +51,47 @@ def test_random_start_depends_on_the_seed_only(lite0):
     assert torch.equal(a[:1], b) and not torch.equal(a[0], a[1])
 
 
-def test_maco_keeps_its_magnitude_and_optimises_the_phase_only(lite0):
-    m = Maco()
-    phase = m.random(lite0, make_generators([0], 1), (64, 64))
-    assert phase.shape == (1, 3, 64, 33)
+def _interior_spectrum(m: Maco, x: torch.Tensor, net) -> torch.Tensor:
+    """The decorrelated pre-sigmoid spectrum of ``x`` (what MACO's phase and magnitude act on), interior columns.
+
+    Columns 0 and W/2 of a real FFT must be Hermitian along H, so an arbitrary phase there is
+    projected by ``irfft2``; the DC term is removed by the per-image standardisation.
+    """
+    pixels = (x * net.std + net.mean).double()
+    y = torch.einsum("ij,njhw->nihw", torch.linalg.inv(COLOR_CORRELATION).double(), torch.logit(pixels))
+    return torch.fft.rfft2(y, norm="ortho")[..., 1:-1]
+
+
+def _spread_of_scale(spectrum: torch.Tensor, fixed: torch.Tensor) -> float:
+    """The largest relative spread, over images, of |spectrum| / fixed (0 when it is one scale per image)."""
+    ratio = (spectrum.abs() / fixed).flatten(1)
+    return float((ratio.std(dim=1) / ratio.mean(dim=1)).max())
+
+
+@pytest.mark.parametrize("magnitude", ["photos", "1/f"])
+def test_maco_keeps_its_magnitude_and_optimises_the_phase_only(lite0, magnitude):
+    m = Maco(magnitude)
+    size = 64
+    phase = m.random(lite0, make_generators([0, 1], 2), (size, size))
+    assert phase.shape == (2, 3, size, size // 2 + 1)
     x = m.decode(phase, lite0)
-    # the phase of the decoded image's (pre-sigmoid) spectrum is recovered by encode
-    assert m.encode(x, lite0).shape == phase.shape
-    photos = magnitude_spectrum("photos", 64, 64)
-    assert photos.shape == (3, 64, 33) and bool((photos > 0).all())
+    spectrum = _interior_spectrum(m, x, lite0)
+    fixed = magnitude_spectrum(magnitude, size, size).double()[..., 1:-1]
+    # The magnitude is the fixed one up to the one scale of the standardisation, for both images:
+    # the phase is all that differs between them.
+    assert _spread_of_scale(spectrum, fixed) < 1e-3
+    # ... and the phase is the parameter (mod 2π), which encode recovers.
+    wrapped = torch.remainder(spectrum.angle() - phase[..., 1:-1].double() + math.pi, 2 * math.pi) - math.pi
+    assert float(wrapped.abs().max()) < 1e-3
+    recovered = m.encode(x, lite0)
+    wrapped = torch.remainder(recovered[..., 1:-1] - phase[..., 1:-1] + math.pi, 2 * math.pi) - math.pi
+    assert float(wrapped.abs().max()) < 1e-3
+    # A step on the phase moves the image and leaves the magnitude where it was.
+    moved = _interior_spectrum(m, m.decode(phase + 0.3, lite0), lite0)
+    assert float((m.decode(phase + 0.3, lite0) - x).abs().max()) > 0.1
+    assert _spread_of_scale(moved, fixed) < 1e-3
+    photos = magnitude_spectrum("photos", size, size)
+    assert photos.shape == (3, size, size // 2 + 1) and bool((photos > 0).all())
     assert photos[0, 0, 1] > photos[0, 10, 10]  # falls with frequency, as in natural images
 
 
