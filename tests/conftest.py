@@ -114,6 +114,15 @@ def _guarded(what: str):
         pytest.fail(f"{what} left process-wide state behind (restored now): {'; '.join(changed)}", pytrace=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def third_party_import_side_effects():
+    """Imports that set process-wide state once (streamlit sets MPLBACKEND), done before the guards look."""
+    try:
+        import streamlit  # noqa: F401
+    except ImportError:  # pragma: no cover - the library's tests run without the app's dependencies
+        pass
+
+
 @pytest.fixture(autouse=True)
 def leaves_no_process_state_behind(request):
     """Every test starts from the same generators and fails if it changes threads, environment or cwd.

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import pytest
+
+from netviz_core.classify import classify
+from netviz_core.images import open_image, preprocess
+
 from .conftest import TIMEOUT, assert_ok, open_app
 
 PAGE = "app_pages/2_fooling.py"
 
 
-def test_fooling_run_shows_three_pictures_and_numbers():
+@pytest.fixture
+def media_written(monkeypatch) -> dict:
+    """The bytes of every media file a page hands to Streamlit (images, downloads), by file id."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    stored: dict[str, bytes] = {}
+    real = MemoryMediaFileStorage.load_and_get_id
+
+    def recording(self, path_or_data, mimetype, kind, filename=None):
+        file_id = real(self, path_or_data, mimetype, kind, filename)
+        stored[file_id] = path_or_data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    return stored
+
+
+def test_fooling_run_shows_three_pictures_and_numbers(media_written, lite0):
     at = open_app(PAGE, {"target": "6", "iters": "60"})
     assert_ok(at)
     assert not at.error, [e.value for e in at.error]
@@ -19,6 +41,11 @@ def test_fooling_run_shows_three_pictures_and_numbers():
     assert "Iterations" in labels and "L2 of the change" in labels
     dl = [d for d in at.get("download_button") if d.label.startswith("PNG")]
     assert dl
+    # The PNG a user downloads, read back as a user's photo, is classified as the target (stingray).
+    file_id = dl[0].proto.url.rsplit("/", 1)[-1].split(".")[0]
+    downloaded = open_image(media_written[file_id])
+    assert downloaded.size == (224, 224)
+    assert classify(lite0, preprocess(lite0, downloaded), top_k=1).indices == [6]
     # the magnification slider redraws the difference without a new run
     at.slider(key="fool.magnify").set_value(20.0).run(timeout=TIMEOUT)
     assert_ok(at)

@@ -1,25 +1,17 @@
-"""``netviz classify`` end to end, in a subprocess as a user runs it."""
+"""``netviz classify`` end to end (in this process; the exit status in a shell: tests/cli/test_cli_errors.py)."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from netviz_core.classify import classify
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def netviz(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "netviz_core", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+from .conftest import ROOT, netviz
 
 
 def test_classify_json_parses_with_the_top_classes(lite0, chelsea):
-    done = netviz("classify", "assets/chelsea.png", "--json")
+    done = netviz("classify", str(ROOT / "assets" / "chelsea.png"), "--json")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["model"] == "tf_efficientnet_lite0"

@@ -113,10 +113,26 @@ def main_images(page):
     return page.locator('[data-testid="stMain"] [data-testid="stImage"] img')
 
 
-def wait_idle(page, timeout_ms: int = SLOW_MS) -> None:
-    """Wait until the script run is over (Streamlit shows a 'Running...' status widget meanwhile)."""
-    page.wait_for_timeout(500)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=timeout_ms)
+#: The app root's script state, as Streamlit's frontend writes it (``data-test-script-state``).
+SCRIPT_STATE = """document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState"""
+#: No script run is going on or asked for, and the page has had its first run.
+IDLE = f"() => {{ const s = {SCRIPT_STATE}; return s !== undefined && !['initial', 'running', 'rerunRequested'].includes(s); }}"
+
+
+def wait_idle(page, timeout_ms: int = SLOW_MS, start_ms: int = 3000) -> None:
+    """Wait until the script run that the last action started is over.
+
+    The run shows as ``running`` on the app root once the server has started it; an action
+    that starts no run never shows it, so that wait ends after ``start_ms``.  (The status
+    widget cannot tell: ``toolbarMode = "minimal"`` hides it.)
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        page.wait_for_function(f"() => {SCRIPT_STATE} === 'running'", timeout=start_ms)
+    except PlaywrightTimeoutError:
+        pass  # no run started (or it was over before the first poll)
+    page.wait_for_function(IDLE, timeout=timeout_ms)
 
 
 def wait_count(locator, n: int, timeout_ms: int = SLOW_MS) -> int:

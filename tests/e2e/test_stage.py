@@ -7,7 +7,8 @@
   cut label (from the DOM's bounding boxes); the class-visualization image's top is above
   the fold with the settings open.
 
-Screenshots of the layout checks go to /tmp/netviz-stage-*.png (look at them).
+Screenshots of the layout checks go to the session's screenshot folder (``stage-*.png``; docs/screenshots/
+with ``./dev.sh screenshots``): look at them.
 Uses the server and browser fixtures of tests/e2e/conftest.py.
 """
 
@@ -19,9 +20,11 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from .conftest import IDLE
+from .conftest import wait_idle as wait_run_over
+
 CHROMIUM = "/usr/bin/chromium"
 SLOW_MS = 300_000
-SHOTS = Path("/tmp")
 
 pytestmark = [
     pytest.mark.browser,
@@ -106,17 +109,10 @@ def new_page(browser, width: int, height: int):
     return pg
 
 
-IDLE = """() => {
-  const s = document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState;
-  return s !== undefined && !['initial', 'running', 'rerunRequested'].includes(s);
-}"""
-
-
 def wait_idle(pg) -> None:
-    """Until the script run is over (stApp's data-test-script-state; the status widget is hidden by
-    toolbarMode = "minimal"), then until what the widgets show stays the same for a second."""
-    pg.wait_for_timeout(300)
-    pg.wait_for_function(IDLE, timeout=SLOW_MS)
+    """Until the script run is over (tests/e2e/conftest.py), then until what the widgets show stays the
+    same for a second."""
+    wait_run_over(pg, SLOW_MS)
     deadline = time.monotonic() + SLOW_MS / 1000
     last = pg.evaluate(READ_WIDGETS)
     while time.monotonic() < deadline:
@@ -243,7 +239,7 @@ LAYOUT_PAGES = {
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("name", list(LAYOUT_PAGES))
-def test_nothing_overlaps_overflows_or_is_cut(server, browser, name, size):
+def test_nothing_overlaps_overflows_or_is_cut(server, browser, screenshots, name, size):
     url, button, done = LAYOUT_PAGES[name]
     pg = new_page(browser, *size)
     pg.goto(f"{server}{url}")
@@ -259,14 +255,14 @@ def test_nothing_overlaps_overflows_or_is_cut(server, browser, name, size):
         top = img.evaluate("e => e.getBoundingClientRect().top")
         assert pg.locator('[data-testid="stExpander"] details').first.get_attribute("open") is not None
         assert top < size[1] - 100, f"the image starts at {top:.0f} px, below the fold ({size[1]} px)"
-    pg.screenshot(path=str(SHOTS / f"netviz-stage-{name}-{size[0]}.png"), full_page=False)
+    pg.screenshot(path=str(screenshots / f"stage-{name}-{size[0]}.png"), full_page=False)
     problems = pg.evaluate(LAYOUT_PROBLEMS)
     assert not problems, "\n".join(problems)
     pg.context.close()
 
 
 @pytest.mark.parametrize("scheme, background", [("light", "rgb(255, 255, 255)"), ("dark", "rgb(14, 17, 23)")])
-def test_the_theme_follows_the_light_or_dark_preference(server, browser, scheme, background):
+def test_the_theme_follows_the_light_or_dark_preference(server, browser, screenshots, scheme, background):
     pg = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme=scheme).new_page()
     pg.set_default_timeout(SLOW_MS)
     pg.goto(f"{server}/class_visualization")
@@ -274,7 +270,7 @@ def test_the_theme_follows_the_light_or_dark_preference(server, browser, scheme,
     wait_idle(pg)
     color = pg.evaluate("getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor")
     assert color == background
-    pg.screenshot(path=str(SHOTS / f"netviz-stage-theme-{scheme}.png"))
+    pg.screenshot(path=str(screenshots / f"stage-theme-{scheme}.png"))
     pg.context.close()
 
 
@@ -293,7 +289,7 @@ LIGHT, DARK = "rgb(255, 255, 255)", "rgb(14, 17, 23)"
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_theme_switch_turns_the_whole_page_light_or_dark(server, browser, scheme):
+def test_the_theme_switch_turns_the_whole_page_light_or_dark(server, browser, screenshots, scheme):
     """Against the system's setting: a link with theme=... and the sidebar's switch; the choice survives
     a change of page and is in the URL."""
     other = {"light": "dark", "dark": "light"}[scheme]
@@ -331,6 +327,6 @@ def test_the_theme_switch_turns_the_whole_page_light_or_dark(server, browser, sc
     wait_idle(pg)
     assert background(pg) == colour[other]
     assert query(pg).get("theme") == other
-    pg.screenshot(path=str(SHOTS / f"netviz-stage-theme-switch-{other}.png"))
+    pg.screenshot(path=str(screenshots / f"stage-theme-switch-{other}.png"))
     no_exception(pg)
     pg.context.close()
