@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # NetViz developer entry point: sets up .venv on first use, then runs what you ask for.
 #   ./dev.sh app     set up, then start the dashboard (http://localhost:8501)
-#   ./dev.sh test    set up, then run the whole test suite
+#   ./dev.sh test    set up, then run the default tier (everything but the long runs), in a random order
+#   ./dev.sh test --all   the same plus the long runs (browser matrix, long optimisations, the memory soak)
 #   ./dev.sh bench   set up, then run the benchmark (add --quick for a short run)
 #   ./dev.sh screenshots   set up, then run the browser test alone, writing the README's docs/screenshots/
 #   ./dev.sh setup   only set up
@@ -33,7 +34,16 @@ shift || true
 case "$cmd" in
     setup) setup ;;
     app) setup; exec "$VENV/bin/streamlit" run app.py "$@" ;;
-    test) setup; exec "$VENV/bin/python" -m pytest "$@" ;;
+    test)
+        setup
+        # The default tier leaves out the tests marked `long`; --all runs every test.  Any other
+        # argument goes to pytest (a file, -k, -x, --randomly-seed=N, -p no:randomly).
+        tier=(-m "not long")
+        args=()
+        for a in "$@"; do
+            if [ "$a" = "--all" ]; then tier=(); else args+=("$a"); fi
+        done
+        exec "$VENV/bin/python" -m pytest ${tier[@]+"${tier[@]}"} ${args[@]+"${args[@]}"} ;;
     bench) setup; exec "$VENV/bin/python" -m benchmarks.bench "$@" ;;
     screenshots) setup; NETVIZ_SCREENSHOTS=1 exec "$VENV/bin/python" -m pytest tests/e2e/test_browser.py "$@" ;;
     *) echo "usage: ./dev.sh [app|test|bench|screenshots|setup] [args...]" >&2; exit 2 ;;

@@ -96,7 +96,7 @@ def test_the_library_source_does_not_reach_into_the_repository():
     assert not offending, "\n".join(offending)
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_importing_every_library_module_loads_no_dashboard_and_no_benchmark():
     code = (
         "import importlib, json, sys\n"
@@ -169,7 +169,7 @@ def test_no_import_cycles_inside_the_library():
     assert cycles(import_graph()) == []
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_the_wheel_holds_the_library_only_and_its_netviz_command_runs_without_the_repository(tmp_path):
     """Build the wheel from a copy of what it packages, install it outside the checkout, run ``netviz``.
 

@@ -23,7 +23,7 @@ MODEL_KEYS = {
 }
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_bench_quick_writes_json_and_markdown(tmp_path, capsys):
     assert main(["--quick", "--no-live", "--no-choices", "--device", "cpu", "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "bench-quick.json").read_text())
@@ -86,7 +86,7 @@ def test_the_module_runs_from_the_repository_root():
     assert "--quick" in proc.stdout and "--lucent-python" in proc.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_the_live_view_it_times_is_the_pages_view():
     """The benchmark's live-view script draws through netviz_app.classvis_view (the view of pages 3 and 5)."""
     from streamlit.testing.v1 import AppTest

@@ -139,7 +139,7 @@ MEMORY_PROBE = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads resident memory from /proc")
 def test_memory_levels_off_after_the_first_runs(assets):
     """Runs on one shared model do not make the process grow.

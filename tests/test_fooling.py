@@ -106,7 +106,7 @@ def _assert_on_grid_and_fools(net, result: FoolingResult):
     assert classify(net, reread, top_k=1).indices[0] == result.target
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_linf_bounded_batch_respects_the_bound_and_fools(lite0, chelsea, coffee):
     eps = 8
     results = fool_batch(lite0, [chelsea, coffee], ["tarantula", GOLDFISH], linf=eps)
@@ -142,7 +142,7 @@ _FRESH_RUN = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_cancelled_run_leaves_nothing_behind(lite0, chelsea_x, assets, tmp_path):
     target = 950  # orange
     frames = fooling_frames(lite0, chelsea_x, target)

@@ -58,7 +58,7 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert "learning rate" in capsys.readouterr().err
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_every_png_written_by_the_cli_is_its_class_with_p_at_least_0_9_when_read_back(lite0, tmp_path, capsys):
     """The cs231n preset's claim, checked on the files a user gets: decode each PNG, preprocess, classify."""
     out = tmp_path / "cv.png"

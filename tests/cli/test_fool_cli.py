@@ -22,7 +22,7 @@ TARGETS = ["tarantula", "goldfish", "409", "orange", "859"]  # by name and by in
 TARGET_INDICES = [76, 1, 409, 950, 859]
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_every_fooling_png_written_by_the_cli_is_classified_as_its_target(lite0, tmp_path, capsys):
     runs = []
     for image in ("chelsea", "coffee"):

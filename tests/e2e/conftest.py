@@ -34,7 +34,7 @@ README_SHOTS = ROOT / "docs" / "screenshots"
 
 E2E = [
     pytest.mark.browser,
-    pytest.mark.slow,
+    pytest.mark.long,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
 ]
 
@@ -100,10 +100,15 @@ def page(browser):
     context.close()
 
 
+def screenshots_requested() -> bool:
+    """``NETVIZ_SCREENSHOTS=1`` (``./dev.sh screenshots``): the README's screenshots, every variant."""
+    return os.environ.get(SCREENSHOTS_ENV, "").strip() in ("1", "true", "yes")
+
+
 @pytest.fixture(scope="session")
 def screenshots(tmp_path_factory) -> Path:
     """Where screenshots go: a temporary folder, or docs/screenshots/ with NETVIZ_SCREENSHOTS=1."""
-    if os.environ.get(SCREENSHOTS_ENV, "").strip() in ("1", "true", "yes"):
+    if screenshots_requested():
         README_SHOTS.mkdir(parents=True, exist_ok=True)
         return README_SHOTS
     return tmp_path_factory.mktemp("screenshots")

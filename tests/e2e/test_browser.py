@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .conftest import E2E, SLOW_MS, main_images, no_exception, wait_count, wait_idle
+from .conftest import E2E, SLOW_MS, main_images, no_exception, screenshots_requested, wait_count, wait_idle
 
 pytestmark = E2E
 
@@ -28,7 +28,15 @@ BACKGROUND = {"light": "rgb(255, 255, 255)", "dark": "rgb(14, 17, 23)"}
 
 
 def shot(page, folder: Path, name: str) -> list[Path]:
-    """The page at 1400 and 1024 px, light and dark (the theme follows the colour scheme the browser reports)."""
+    """The page at 1400 and 1024 px, light and dark (the theme follows the colour scheme the browser reports).
+
+    Only when screenshots are asked for (``./dev.sh screenshots``); otherwise the page as it is, once.
+    """
+    if not screenshots_requested():
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 10_000
+        return [path]
     paths = []
     for suffix, width, scheme in VARIANTS:
         page.emulate_media(color_scheme=scheme)
