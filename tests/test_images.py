@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -183,8 +185,18 @@ def test_not_an_image_is_refused_with_a_clear_message():
         open_image(b"hello, this is text", name="notes.png")
 
 
-def test_quantize_lands_on_the_8bit_grid(lite0):
-    x = torch.randn(1, 3, 224, 224).clamp(-1, 1)
+def test_quantize_is_what_an_8bit_png_of_the_image_decodes_to(lite0):
+    x = torch.randn(1, 3, 64, 48, generator=torch.Generator().manual_seed(0)).clamp(-1, 1)
     q = quantize(lite0, x)
+    # Written as a PNG, read back and normalised the model's way: the same tensor.
+    png = io.BytesIO()
+    Image.fromarray(to_uint8(lite0, x)[0]).save(png, format="PNG")
+    decoded = torch.from_numpy(np.asarray(Image.open(png), dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
+    assert torch.allclose(q, (decoded - lite0.mean) / lite0.std, atol=1e-6)
+    # On the grid: every pixel is k/255, and x itself was not (so quantizing moved it)
+    pixels = q * lite0.std + lite0.mean
+    assert float((pixels * 255 - (pixels * 255).round()).abs().max()) < 1e-4
+    assert float((x - q).abs().max()) > 1e-3
+    # idempotent, and no pixel moves by more than half a level
     assert torch.equal(quantize(lite0, q), q)
-    assert torch.equal(torch.from_numpy(to_uint8(lite0, q)), torch.from_numpy(to_uint8(lite0, x)))
+    assert float(((x - q) * lite0.std * 255).abs().max()) <= 0.5 + 1e-4

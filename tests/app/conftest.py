@@ -56,3 +56,11 @@ def png_upload(assets) -> bytes:
     buf = io.BytesIO()
     Image.open(assets / "coffee.png").convert("RGB").resize((160, 120)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def uploads_in_tmp_path(monkeypatch, tmp_path):
+    """Uploaded weights files go under the test's tmp_path, not the machine's temp folder."""
+    from netviz_app import models
+
+    monkeypatch.setattr(models, "UPLOAD_DIR", tmp_path / "uploaded-weights")
