@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 
 import numpy as np
 import pytest
@@ -29,7 +30,25 @@ from netviz_core.images import open_image, preprocess
 from netviz_core.saliency import saliency
 from netviz_core.saliency.metrics import spearman
 
-pgc = pytest.importorskip("pytorch_grad_cam", reason="grad-cam (test-only, requirements-dev.txt) is not installed")
+
+
+def import_keeping_the_environment(name: str):
+    """``pytest.importorskip(name)``, with the environment variables its imports set undone.
+
+    pytorch-grad-cam imports OpenCV (which sets LD_LIBRARY_PATH) and scikit-learn (KMP_*);
+    both read them while loading, so undoing them afterwards changes nothing here, and the
+    subprocesses of later tests see the same environment whether or not this file was collected.
+    """
+    before = dict(os.environ)
+    try:
+        return pytest.importorskip(name, reason="grad-cam (test-only, requirements-dev.txt) is not installed")
+    finally:
+        for key in set(os.environ) - set(before):
+            del os.environ[key]
+        os.environ.update(before)
+
+
+pgc = import_keeping_the_environment("pytorch_grad_cam")
 from pytorch_grad_cam import score_cam as reference_score_cam  # noqa: E402
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget  # noqa: E402
 
