@@ -10,7 +10,7 @@ resolution, OpenCV's bilinear resize, min-max again); NetViz returns the ReLU'd 
 resized bilinearly (``align_corners=False``).  Resizing commutes with a min-max scaling, so
 the two agree after scaling NetViz's map to [0, 1] the same way.  Measured on
 chelsea/coffee/camera: at most 4.5e-7 apart, Spearman 1.000000 for Grad-CAM, Layer-CAM,
-Grad-CAM++ and Score-CAM (8 and 64 channels); each convention left unmatched moves some
+Grad-CAM++ and Score-CAM (8 channels; 64 on chelsea/coffee); each convention left unmatched moves some
 pixel by 6.8e-3 or more (Score-CAM's align_corners=True on camera, where Spearman still
 reads 0.999995, so the maximum difference is what the tests hold to).
 """
