@@ -218,7 +218,7 @@ def test_scorecam_differs_with_pytorch_grad_cams_weights(photos, reference_modul
     assert (gaps > MISMATCH).all(), gaps  # measured 9.4e-2, 9.4e-2, 2.4e-1
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_scorecam_with_its_default_64_channels_equals_pytorch_grad_cam(
         lite0, photos, reference_module, masks_upsampled_like_netviz):
     """NetViz's default Score-CAM (64 channels): 64 masked forward passes per image on each side."""
