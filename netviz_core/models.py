@@ -373,6 +373,8 @@ def load_model_cached(name: str = DEFAULT_MODEL, weights: str | None = None, dev
     The dashboard uses ``st.cache_resource`` around ``load_model`` instead.  Weights
     files are keyed by path *and* modification time so an edited file is reloaded.
     """
+    # One entry per device actually used: "no device given" and the default device's name are one model.
+    device = str(torch.device(device)) if device is not None else str(default_device())
     if weights is not None and str(weights).lower() not in RANDOM_WEIGHTS + ("hub", "pretrained"):
         p = Path(weights)
         weights = f"{p.resolve()}" if p.exists() else str(weights)

@@ -1,4 +1,8 @@
-"""Shared fixtures: models are loaded once per test session (they are frozen, so sharing is safe)."""
+"""Shared fixtures: models are loaded once per test session (they are frozen, so sharing is safe).
+
+The bundled backbones come from ``load_model_cached``, the cache that the CLI (called in this
+process by tests/cli) and class visualization's transfer scores use too: one instance each.
+"""
 
 from __future__ import annotations
 
@@ -146,23 +150,23 @@ def assets() -> Path:
 
 @pytest.fixture(scope="session")
 def lite0():
-    from netviz_core.models import load_model
+    from netviz_core.models import load_model_cached
 
-    return load_model("tf_efficientnet_lite0", device="cpu")
+    return load_model_cached("tf_efficientnet_lite0", device="cpu")
 
 
 @pytest.fixture(scope="session")
 def lite1():
-    from netviz_core.models import load_model
+    from netviz_core.models import load_model_cached
 
-    return load_model("tf_efficientnet_lite1", device="cpu")
+    return load_model_cached("tf_efficientnet_lite1", device="cpu")
 
 
 @pytest.fixture(scope="session")
 def lite2():
-    from netviz_core.models import load_model
+    from netviz_core.models import load_model_cached
 
-    return load_model("tf_efficientnet_lite2", device="cpu")
+    return load_model_cached("tf_efficientnet_lite2", device="cpu")
 
 
 @pytest.fixture(scope="session")

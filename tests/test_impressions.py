@@ -401,6 +401,7 @@ def _negative_ranks(lite0, preset: str, pair: tuple[int, int], tmp_path) -> list
     return [order.index(c) + 1 for c in pair]
 
 
+@pytest.mark.long
 def test_a_negative_image_holds_both_classes(lite0, tmp_path):
     """One pair on the default: both classes near the top (top 5 is the rule, checked as a rate below;
     one seed's outcome flips with the float rounding of another CPU or thread count, so one pair is

@@ -22,9 +22,17 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_model_from_args(args: argparse.Namespace):
-    from ..models import load_model
+    """The model the arguments name.  Bundled and hub weights are loaded once per process
+    (``load_model_cached``), so a script or notebook that calls ``main`` repeatedly does not
+    reload them; random weights are drawn afresh and weights files reloaded when they change."""
+    from ..models import RANDOM_WEIGHTS, load_model, load_model_cached
 
-    net = load_model(args.model, args.weights, device=args.device)
+    if args.weights is None or str(args.weights).lower() in ("hub", "pretrained"):
+        net = load_model_cached(args.model, args.weights, device=args.device)
+    elif str(args.weights).lower() in RANDOM_WEIGHTS:
+        net = load_model(args.model, args.weights, device=args.device)
+    else:
+        net = load_model_cached(args.model, args.weights, device=args.device)
     if not net.trained:
         print(f"note: {net.label}", file=sys.stderr)
     return net

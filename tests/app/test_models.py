@@ -18,8 +18,15 @@ def _in_a_thread(fn):
 
 
 @pytest.fixture
-def restore_threads():
-    """Torch's thread count for threads started later is the last one set: put it back."""
+def restore_threads(monkeypatch):
+    """Torch's thread count for threads started later is the last one set: put it back.
+
+    The test process keeps its threads (``keep``, tests/conftest.py); these tests are about the
+    dashboard's default, so they take it back for their own run.
+    """
+    from netviz_app import models
+
+    monkeypatch.setenv(models.BROWSER_CORE_ENV, "1")
     before = _in_a_thread(torch.get_num_threads)
     yield
     _in_a_thread(lambda: torch.set_num_threads(before))
@@ -47,3 +54,14 @@ def test_a_server_without_a_local_browser_can_keep_every_core(monkeypatch, resto
     assert _in_a_thread(models.leave_a_core_for_the_browser) == 8
     monkeypatch.setenv(models.BROWSER_CORE_ENV, "1")
     assert _in_a_thread(models.leave_a_core_for_the_browser) == 7
+
+
+def test_keep_leaves_torch_threads_to_the_embedding_process(monkeypatch, restore_threads):
+    from netviz_app import models
+
+    monkeypatch.setattr(models, "_TORCH_THREADS", 8)
+    monkeypatch.setattr(models, "_usable_cores", lambda: 8)
+    monkeypatch.setenv(models.BROWSER_CORE_ENV, "keep")
+    before = _in_a_thread(torch.get_num_threads)
+    assert _in_a_thread(lambda: (models.leave_a_core_for_the_browser(), torch.get_num_threads())) == (before, before)
+    assert _in_a_thread(torch.get_num_threads) == before

@@ -1,15 +1,12 @@
 """``netviz fool``: the acceptance runs (2 images x 5 targets, PNGs read back) and clear errors.
 
-The acceptance runs call the CLI's ``main`` in this process (ten subprocesses would
-spend most of their time importing torch); one subprocess test checks the exit
-status and message as a user sees them.
+The tests call the CLI's ``main`` in this process (a subprocess would spend most of its
+time importing torch); tests/cli/test_cli_errors.py checks the exit status and message as
+a shell sees them.
 """
 
 import json
 import statistics
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +14,9 @@ from netviz_core.classify import classify
 from netviz_core.cli import main
 from netviz_core.images import open_image, preprocess
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import ROOT, netviz
+
+CHELSEA = str(ROOT / "assets" / "chelsea.png")
 TARGETS = ["tarantula", "goldfish", "409", "orange", "859"]  # by name and by index
 TARGET_INDICES = [76, 1, 409, 950, 859]
 
@@ -50,18 +49,13 @@ def test_every_fooling_png_written_by_the_cli_is_classified_as_its_target(lite0,
     assert statistics.median(linf) <= 24
 
 
-def netviz(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "netviz_core", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-
-
 def test_fool_bad_input_is_a_clear_error(tmp_path):
-    done = netviz("fool", "assets/chelsea.png", "--target", "no such class", "--out", str(tmp_path / "f.png"))
+    done = netviz("fool", CHELSEA, "--target", "no such class", "--out", str(tmp_path / "f.png"))
     assert done.returncode == 2
     assert "No class name contains" in done.stderr and "Traceback" not in done.stderr
-    done = netviz("fool", "assets/chelsea.png", "--target", "76", "--out", str(tmp_path / "f.jpg"))
+    done = netviz("fool", CHELSEA, "--target", "76", "--out", str(tmp_path / "f.jpg"))
     assert done.returncode == 2 and "must be a .png file" in done.stderr
-    done = netviz("fool", "assets/chelsea.png", "--target", "76", "--linf", "0", "--out", str(tmp_path / "f.png"))
+    done = netviz("fool", CHELSEA, "--target", "76", "--linf", "0", "--out", str(tmp_path / "f.png"))
     assert done.returncode == 2 and "L∞ bound" in done.stderr
 
 
