@@ -8,15 +8,18 @@ modules), each stage/block of the model's main sequence (``blocks.i``, ``layers.
 output shapes (``blocks.3 · 80 ch · 14×14``).  Any other module path works too.
 
 Reading: ``read_layers(net, x, names)`` runs ONE forward pass that returns the
-activations of exactly ``names`` (``"logits"`` among them when asked for).  It is a
-``torch.fx`` graph of the model cut to the nodes those outputs need
-(``torchvision.models.feature_extraction.create_feature_extractor`` through timm,
-which knows how to trace its models): without ``"logits"`` the pass stops at the
-deepest layer asked for.  The graph is built once per (model, names) and cached
-outside the model.  It calls a structural copy of the model whose parameters and
-buffers ARE the shared model's (no weights copied): tracing switches its modules
-between train and eval mode, which on the shared model would race with every other
-thread's forward pass.  The shared model gets no hook, no mode change, no attribute.
+activations of exactly ``names`` (``"logits"`` among them when asked for); without
+``"logits"`` the pass stops as soon as the last of them has run.  It runs a private
+copy of the module tree whose parameters and buffers ARE the shared model's tensors
+(nothing is copied but the small module objects), with forward hooks on exactly the
+layers asked for, made once per (model, layers) and cached outside the model.  The
+shared model gets no hook, no mode change, no attribute.
+
+Why not ``torchvision.models.feature_extraction.create_feature_extractor`` (an FX
+graph cut to the outputs, which timm supports): tracing patches ``nn.Module.__call__``
+for the whole process while it runs, so a session building its graph broke every
+other thread's forward pass at that moment ("module is not installed as a
+submodule"; the 8-thread test caught it).  Hooks on a private copy need no tracing.
 
 Layouts: activations come in the model's own layout and ``LayerInfo.to_grid`` turns
 them into a feature map (N, C, h, w):
@@ -37,9 +40,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
-import re
 import threading
-import warnings
 import weakref
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -112,11 +113,14 @@ class LayerInfo:
                              f"({self.grid_shape}): choose 0..{self.channels - 1}.")
         return channel
 
-    def check_position(self, y: int, x: int) -> tuple[int, int]:
-        for v, size, axis in ((y, self.height, "y"), (x, self.width, "x")):
-            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < size:
+    def check_position(self, y: int, x: int, size: tuple[int, int] | None = None) -> tuple[int, int]:
+        """(y, x) if it lies on the map; ``size`` is the map's (h, w) when the input is not the model's size."""
+        h, w = size if size is not None else (self.height, self.width)
+        shape = f"{self.channels} channels × {h}×{w} positions"
+        for v, side, axis in ((y, h, "y"), (x, w, "x")):
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < side:
                 raise LayerError(f"Position {axis}={v!r} is out of range for layer {self.name!r} "
-                                 f"({self.grid_shape}): choose {axis} in 0..{size - 1}.")
+                                 f"({shape}): choose {axis} in 0..{side - 1}.")
         return y, x
 
     def as_dict(self) -> dict:
@@ -132,15 +136,15 @@ def _square(n: int, name: str) -> tuple[int, int]:
     return side, side
 
 
-# --------------------------------------------------------------------------- the model's graph
+# --------------------------------------------------------------------------- the reader
 
 
 def _module_of(net) -> nn.Module:
-    return net.module if hasattr(net, "module") and isinstance(net.module, nn.Module) else net
+    return net.module if isinstance(getattr(net, "module", None), nn.Module) else net
 
 
 def _input_size(net) -> tuple[int, int]:
-    if hasattr(net, "input_size") and not isinstance(net, nn.Module):
+    if not isinstance(net, nn.Module) and hasattr(net, "input_size"):
         return tuple(net.input_size)
     cfg = getattr(net, "pretrained_cfg", None) or {}
     size = cfg.get("input_size", (3, 224, 224))
@@ -153,67 +157,88 @@ def _parameter_sharing_copy(module: nn.Module) -> nn.Module:
     return copy.deepcopy(module, memo)
 
 
-def _extractor(module: nn.Module, return_nodes: dict[str, str]) -> nn.Module:
-    from timm.layers import create_feature_extractor
+class _Enough(Exception):
+    """Raised inside a pass once every layer asked for is read and the logits are not: the pass stops there."""
 
-    shadow = _parameter_sharing_copy(module)
-    with warnings.catch_warnings():
-        # torchvision warns that eval's nodes are a subsequence of train's (dropout): we run eval only.
-        warnings.simplefilter("ignore", UserWarning)
-        graph = create_feature_extractor(shadow, return_nodes)
-    graph.eval()  # the graph's own flag; its modules are the copy's, already in eval mode
-    return graph
+
+class _Reader:
+    """A private, parameter-sharing copy of the model with hooks on exactly the layers it reads.
+
+    The hooks write into a per-thread dict that ``read`` sets up for each call, so one
+    reader serves every thread; when the logits are not asked for, the hook of the
+    last layer to fire ends the pass.  (A module called twice in one pass keeps its last
+    output; timm's stages and blocks are called once.)
+    """
+
+    def __init__(self, module: nn.Module, names: frozenset):
+        self.names = names
+        self.layers = names - {LOGITS}
+        self.wants_logits = LOGITS in names
+        self.copy = _parameter_sharing_copy(module)
+        self._local = threading.local()
+        modules = dict(self.copy.named_modules())
+        for name in self.layers:
+            modules[name].register_forward_hook(self._hook(name))
+
+    def _hook(self, name: str):
+        def keep(_module, _inputs, output):
+            store = self._local.store
+            store[name] = output
+            if not self.wants_logits and len(store) == len(self.layers):
+                raise _Enough
+
+        return keep
+
+    def read(self, x: torch.Tensor) -> dict:
+        self._local.store = store = {}
+        try:
+            logits = self.copy(x)
+            if self.wants_logits:
+                store[LOGITS] = logits
+        except _Enough:
+            pass
+        finally:
+            self._local.store = None
+        missing = self.layers - set(store)
+        if missing:
+            raise LayerError(f"Layer(s) {', '.join(sorted(missing))} did not run in the model's forward pass "
+                             "(a module the forward never calls); pick another layer.")
+        return store
 
 
 class _Structure:
     """What the layer machinery knows about one module (cached per module, outside it)."""
 
     def __init__(self, module: nn.Module):
-        from timm.layers import get_graph_node_names
-
-        shadow = _parameter_sharing_copy(module)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            _train_nodes, eval_nodes = get_graph_node_names(shadow)
-        self.nodes: list[str] = [n for n in eval_nodes if n != "x"]
-        self.logits_node = self.nodes[-1]
         self.module_names = [n for n, _ in module.named_modules() if n]
-        self.readable = _readable_names(module, self.nodes)
+        self.known = set(self.module_names)
         self.channels_first = {n for n, m in module.named_modules() if isinstance(m, _CHANNELS_FIRST_TYPES)}
         self.nhwc = getattr(module, "output_fmt", "NCHW") == "NHWC"
         self.prefix_tokens = int(getattr(module, "num_prefix_tokens", 0) or 0)
-        self.num_classes = int(getattr(module, "num_classes", 0) or 0)
-        self.graphs: dict[frozenset, nn.Module] = {}
+        self.readers: dict[frozenset, _Reader] = {}
         self.infos: dict[str, LayerInfo] = {}
+        self.readable: list[str] | None = None  # in forward order, once a probe pass has run
         self.lock = threading.Lock()
 
-    def node_for(self, name: str) -> str:
-        """The graph node whose output is the layer ``name`` (a module's output: its last node)."""
-        if name == LOGITS:
-            return self.logits_node
-        if name in self.nodes:
-            return name
-        prefixed = [n for n in self.nodes if n.startswith(name + ".")]
-        if prefixed:
-            return prefixed[-1]
-        raise LayerError(self.unknown(name))
+    def check(self, name: str) -> None:
+        if name != LOGITS and name not in self.known:
+            raise LayerError(self.unknown(name))
 
     def unknown(self, name: str) -> str:
-        candidates = [LOGITS] + list(dict.fromkeys(self.readable + self.module_names))
-        close = difflib.get_close_matches(str(name), candidates, n=5, cutoff=0.5)
-        hint = f" Closest: {', '.join(close)}." if close else f" Layers include: {', '.join(self.readable[:8])}, ..."
+        close = difflib.get_close_matches(str(name), [LOGITS] + self.module_names, n=5, cutoff=0.5)
+        hint = f" Closest: {', '.join(close)}." if close else \
+            f" Layers include: {', '.join(self.module_names[:8])}, ..."
         return f"Unknown layer {name!r}.{hint} List them with: netviz features --list-layers --model MODEL."
 
-    def graph(self, module: nn.Module, names: frozenset) -> nn.Module:
+    def reader(self, module: nn.Module, names: frozenset) -> _Reader:
         with self.lock:
-            g = self.graphs.get(names)
-            if g is None:
-                nodes: dict[str, str] = {}
-                for n in sorted(names):
-                    nodes.setdefault(self.node_for(n), n)
-                g = _extractor(module, nodes)
-                self.graphs[names] = g
-            return g
+            r = self.readers.get(names)
+            if r is None:
+                for n in names:
+                    self.check(n)
+                r = _Reader(module, names)
+                self.readers[names] = r
+            return r
 
 
 _structures: "weakref.WeakKeyDictionary[nn.Module, _Structure]" = weakref.WeakKeyDictionary()
@@ -229,7 +254,7 @@ def _structure(module: nn.Module) -> _Structure:
         return s
 
 
-def _readable_names(module: nn.Module, nodes: list[str]) -> list[str]:
+def _readable_candidates(module: nn.Module) -> list[str]:
     """Top-level modules (not the head), the children of the main sequence, and timm's feature_info modules."""
     names: list[str] = []
     for top, child in module.named_children():
@@ -237,21 +262,13 @@ def _readable_names(module: nn.Module, nodes: list[str]) -> list[str]:
             continue
         if top in _SEQUENCES and isinstance(child, (nn.Sequential, nn.ModuleList)):
             names += [f"{top}.{i}" for i, _ in child.named_children()]
-        elif re.fullmatch(r"layer\d+", top):
-            names.append(top)
         else:
             names.append(top)
     for info in getattr(module, "feature_info", None) or []:
         m = info.get("module") if isinstance(info, dict) else None
-        if m and m not in names:
+        if m and m not in names and m in dict(module.named_modules()):
             names.append(m)
-
-    def last_node(name: str) -> int:
-        hits = [i for i, n in enumerate(nodes) if n == name or n.startswith(name + ".")]
-        return hits[-1] if hits else -1
-
-    order = {n: last_node(n) for n in names}
-    return sorted((n for n in names if order[n] >= 0), key=lambda n: order[n])
+    return names
 
 
 # --------------------------------------------------------------------------- public
@@ -270,25 +287,57 @@ def check_layers(net, names: Iterable[str]) -> None:
     for n in names:
         if not isinstance(n, str):
             raise LayerError(f"A layer name must be a string, got {n!r}.")
-        s.node_for(n)
+        s.check(n)
 
 
 def read_layers(net, x: torch.Tensor, names: Iterable[str]) -> dict[str, torch.Tensor]:
     """The raw outputs of the layers ``names`` for the batch ``x``, from one forward pass (graph kept if x needs it).
 
-    Without ``"logits"`` in ``names`` the pass ends at the deepest layer asked for.
+    Without ``"logits"`` in ``names`` the pass ends at the last of the layers to run.
     """
     names = frozenset(names)
     if not names:
         raise LayerError("No layer asked for.")
+    check_layers(net, names)
     module = _module_of(net)
-    graph = _structure(module).graph(module, names)
-    out = graph(_net_input(net, x))
+    out = _structure(module).reader(module, names).read(_net_input(net, x))
     for n, t in out.items():
         if not isinstance(t, torch.Tensor):
             raise LayerError(f"Layer {n!r} gives a {type(t).__name__}, not one tensor, so it is not a feature map; "
                              "pick one of its sub-modules.")
-    return dict(out)
+    return out
+
+
+def _probe(net, names: list[str]) -> tuple[dict, list[str]]:
+    """One pass at the model's input size: the outputs of ``names`` and the order they ran in."""
+    module = _module_of(net)
+    h, w = _input_size(net)
+    p = next(module.parameters(), torch.empty(0))
+    x = torch.zeros(1, 3, h, w, dtype=p.dtype, device=p.device)
+    reader = _structure(module).reader(module, frozenset(names) | {LOGITS})
+    order: list[str] = []
+    reader._local.store = _OrderedStore(order)
+    try:
+        with torch.no_grad():
+            out = reader.copy(_net_input(net, x))
+        store = dict(reader._local.store)
+    finally:
+        reader._local.store = None
+    store[LOGITS] = out
+    return store, order
+
+
+class _OrderedStore(dict):
+    """A store that also records the order in which layers first ran."""
+
+    def __init__(self, order: list[str]):
+        super().__init__()
+        self.order = order
+
+    def __setitem__(self, key, value):
+        if key not in self:
+            self.order.append(key)
+        super().__setitem__(key, value)
 
 
 def layer_info(net, name: str) -> LayerInfo:
@@ -303,15 +352,11 @@ def layer_infos(net, names: Iterable[str]) -> dict[str, LayerInfo]:
     check_layers(net, names)
     missing = [n for n in names if n not in s.infos]
     if missing:
-        h, w = _input_size(net)
-        dtype = next(module.parameters(), torch.empty(0)).dtype
-        device = next(module.parameters(), torch.empty(0)).device
-        x = torch.zeros(1, 3, h, w, dtype=dtype, device=device)
-        graph = s.graph(module, frozenset(missing))
-        with torch.no_grad():
-            out = graph(_net_input(net, x))
+        store, _order = _probe(net, missing)
         for n in missing:
-            s.infos[n] = _describe(s, n, out[n], (h, w), module)
+            if n not in store:
+                raise LayerError(f"Layer {n!r} did not run in the model's forward pass; pick another layer.")
+            s.infos[n] = _describe(s, n, store[n], _input_size(net), module)
     return {n: s.infos[n] for n in names}
 
 
@@ -363,10 +408,16 @@ def _patch_grid(module: nn.Module, input_hw: tuple[int, int], n_spatial: int) ->
 
 
 def list_layers(net, feature_maps_only: bool = False) -> list[LayerInfo]:
-    """The model's readable layers in forward order, with ``"logits"`` last."""
-    s = _structure(_module_of(net))
-    infos = layer_infos(net, s.readable + [LOGITS])
-    out = [infos[n] for n in s.readable + [LOGITS]]
+    """The model's readable layers in the order the forward pass runs them, with ``"logits"`` last."""
+    module = _module_of(net)
+    s = _structure(module)
+    if s.readable is None:
+        candidates = _readable_candidates(module)
+        store, order = _probe(net, candidates)
+        s.readable = [n for n in order if n in candidates]
+        for n in s.readable + [LOGITS]:
+            s.infos.setdefault(n, _describe(s, n, store[n], _input_size(net), module))
+    out = [s.infos[n] for n in s.readable + [LOGITS]]
     return [i for i in out if i.is_feature_map] if feature_maps_only else out
 
 

@@ -276,15 +276,24 @@ def _forward(ctx: StepContext, p: torch.Tensor, parametrization: Parametrization
             for t in transforms:
                 net_input = t(net_input, ctx)
         ctx.images = xk
-        layers = objective.layers
-        if layers <= {LOGITS}:  # the pass of every run before layer objectives existed, at its cost
-            ctx.logits = ctx.net(net_input).float()
-            ctx.activations = {LOGITS: ctx.logits}
-        else:
-            ctx.activations = read_layers(ctx.net, net_input, layers)
-            ctx.logits = ctx.activations[LOGITS].float() if LOGITS in layers else None
+        network_pass(ctx, net_input, objective.layers)
         total = objective(ctx)
     return _Pass(params=pk, images=xk, total=total, logits=ctx.logits, terms=ctx.terms)
+
+
+def network_pass(ctx: StepContext, net_input: torch.Tensor, layers: frozenset) -> None:
+    """One forward pass of ``ctx.net`` that fills ``ctx.activations`` with ``layers`` and ``ctx.logits`` (float).
+
+    Reading no layer but the logits is ``net(x)``, the pass of every run before layer
+    objectives existed and at its cost; otherwise ``layers.read_layers`` (one pass,
+    cut after the deepest layer when the logits are not read: ``ctx.logits`` is None).
+    """
+    if layers <= {LOGITS}:
+        ctx.logits = ctx.net(net_input).float()
+        ctx.activations = {LOGITS: ctx.logits}
+    else:
+        ctx.activations = read_layers(ctx.net, net_input, layers)
+        ctx.logits = ctx.activations[LOGITS].float() if LOGITS in layers else None
 
 
 def logits_of(net, images: torch.Tensor, batch_invariant: bool = False) -> torch.Tensor:

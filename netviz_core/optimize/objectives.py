@@ -221,16 +221,18 @@ class Neuron(LayerObjective):
         self.channel, self.y, self.x = channel, y, x
         self.name = f"neuron {layer}:{channel}"
 
-    def position(self, info) -> tuple[int, int]:
-        y = info.height // 2 if self.y is None else self.y
-        x = info.width // 2 if self.x is None else self.x
-        return info.check_position(y, x)
+    def position(self, info, size: tuple[int, int]) -> tuple[int, int]:
+        """(y, x) on a map of ``size`` (h, w): the one given, or the centre."""
+        y = size[0] // 2 if self.y is None else self.y
+        x = size[1] // 2 if self.x is None else self.x
+        return info.check_position(y, x, size)
 
     def value(self, ctx: StepContext) -> torch.Tensor:
         info = self.info(ctx)
         c = info.check_channel(self.channel)
-        y, x = self.position(info)
-        return self.grid(ctx)[:, c, y, x]
+        grid = self.grid(ctx)
+        y, x = self.position(info, tuple(grid.shape[-2:]))
+        return grid[:, c, y, x]
 
     def __repr__(self) -> str:
         return f"Neuron({self.layer!r}, {self.channel}, y={self.y}, x={self.x})"
