@@ -14,6 +14,22 @@ patch tokens of ``forward_features`` a zero gradient (the final norm is per toke
 so Grad-CAM there would be blank.  For those the split is one block earlier: A is
 the input of the last transformer block (the tokens it attends over), as is usual
 for Grad-CAM on ViTs.
+
+Why this split is not ``netviz_core.layers.read_layers`` (the layer reader of the
+optimisation engine), measured against what each needs:
+
+* Grad-CAM's A is, by definition, the tensor ``forward_features`` returns, and
+  ``forward_head`` is what turns it into the logits.  That is timm's own contract for
+  every classifier, including those (and the hand-made test models) whose features
+  end in a functional op (``torch.relu(...)``, a permute, a token slice): such a
+  tensor is the output of no module, so it has no name to read.  The reader names
+  layers by module path, which is what a person browsing layers wants, but it cannot
+  express "the input of the head" for those models.
+* Grad-CAM needs dS/dA with the graph of the head only: A must be a fresh leaf.  The
+  reader returns activations inside one graph, so dS/dA through it would need the
+  input to require grad and the whole trunk's graph to be recorded (memory) for a
+  gradient that never flows below A.
+* Both run without hooks or state on the shared model and neither traces the model.
 """
 
 from __future__ import annotations
