@@ -24,7 +24,7 @@ A new layer objective is one small class: ``layers`` and ``value(ctx)`` reading
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 
@@ -197,17 +197,29 @@ class LayerObjective(Objective):
         return feature_map_info(ctx.net, self.layer)
 
 
-class Channel(LayerObjective):
-    """The mean activation of channel ``channel`` of ``layer`` over all positions (Olah et al. 2017)."""
+def _channels_of(info, channel, n: int) -> torch.Tensor:
+    """The channel of each of ``n`` images: one int for all, or one per image (a grid of channels in one batch)."""
+    channels = [channel] * n if isinstance(channel, int) else list(channel)
+    if len(channels) != n:
+        raise LayerError(f"Got {len(channels)} channels for a batch of {n} images; give one, or one per image.")
+    return torch.tensor([info.check_channel(c) for c in channels], dtype=torch.long)
 
-    def __init__(self, layer: str, channel: int):
+
+class Channel(LayerObjective):
+    """The mean activation of channel ``channel`` of ``layer`` over all positions (Olah et al. 2017).
+
+    ``channel`` is one index for every image or a sequence of one per image.
+    """
+
+    def __init__(self, layer: str, channel: int | Sequence[int]):
         super().__init__(layer)
-        self.channel = channel
-        self.name = f"channel {layer}:{channel}"
+        self.channel = channel if isinstance(channel, int) else tuple(channel)
+        self.name = f"channel {layer}:{channel}" if isinstance(channel, int) else f"channel {layer}"
 
     def value(self, ctx: StepContext) -> torch.Tensor:
-        c = self.info(ctx).check_channel(self.channel)
-        return self.grid(ctx)[:, c].mean(dim=(1, 2))
+        grid = self.grid(ctx)
+        c = _channels_of(self.info(ctx), self.channel, grid.shape[0]).to(grid.device)
+        return grid[torch.arange(grid.shape[0], device=grid.device), c].mean(dim=(1, 2))
 
     def __repr__(self) -> str:
         return f"Channel({self.layer!r}, {self.channel})"
@@ -216,10 +228,11 @@ class Channel(LayerObjective):
 class Neuron(LayerObjective):
     """One unit: channel ``channel`` of ``layer`` at position (y, x); the centre of the map by default."""
 
-    def __init__(self, layer: str, channel: int, y: int | None = None, x: int | None = None):
+    def __init__(self, layer: str, channel: int | Sequence[int], y: int | None = None, x: int | None = None):
         super().__init__(layer)
-        self.channel, self.y, self.x = channel, y, x
-        self.name = f"neuron {layer}:{channel}"
+        self.channel = channel if isinstance(channel, int) else tuple(channel)
+        self.y, self.x = y, x
+        self.name = f"neuron {layer}:{channel}" if isinstance(channel, int) else f"neuron {layer}"
 
     def position(self, info, size: tuple[int, int]) -> tuple[int, int]:
         """(y, x) on a map of ``size`` (h, w): the one given, or the centre."""
@@ -229,10 +242,10 @@ class Neuron(LayerObjective):
 
     def value(self, ctx: StepContext) -> torch.Tensor:
         info = self.info(ctx)
-        c = info.check_channel(self.channel)
         grid = self.grid(ctx)
+        c = _channels_of(info, self.channel, grid.shape[0]).to(grid.device)
         y, x = self.position(info, tuple(grid.shape[-2:]))
-        return grid[:, c, y, x]
+        return grid[torch.arange(grid.shape[0], device=grid.device), c, y, x]
 
     def __repr__(self) -> str:
         return f"Neuron({self.layer!r}, {self.channel}, y={self.y}, x={self.x})"
@@ -265,16 +278,24 @@ def gram_matrices(a: torch.Tensor) -> torch.Tensor:
     return f @ f.transpose(1, 2) / f.shape[-1]
 
 
-def gram_dissimilarity(a: torch.Tensor) -> torch.Tensor:
-    """Per image n: mean over the other images m of 1 − cos(G_n, G_m) (0 for a batch of one)."""
+def gram_dissimilarity(a: torch.Tensor, groups: Sequence[int] | None = None) -> torch.Tensor:
+    """Per image n: mean over the other images m (of n's group) of 1 − cos(G_n, G_m); 0 for an image alone.
+
+    ``groups`` (one id per image) compares only images with the same id: the facets
+    of one channel in a batch that renders several channels.
+    """
     g = gram_matrices(a).flatten(1)
     g = g / g.norm(dim=1, keepdim=True).clamp_min(1e-12)
     cos = g @ g.T
     n = a.shape[0]
-    if n < 2:
-        return torch.zeros(n, device=a.device, dtype=a.dtype)
-    off_diagonal = ~torch.eye(n, dtype=torch.bool, device=a.device)
-    return (1.0 - cos).masked_select(off_diagonal).view(n, n - 1).mean(dim=1)
+    ids = torch.zeros(n, dtype=torch.long) if groups is None else torch.as_tensor(list(groups), dtype=torch.long)
+    if ids.numel() != n:
+        raise LayerError(f"Got {ids.numel()} diversity groups for a batch of {n} images.")
+    ids = ids.to(a.device)
+    others = (ids[:, None] == ids[None, :]) & ~torch.eye(n, dtype=torch.bool, device=a.device)
+    count = others.sum(dim=1)
+    total = ((1.0 - cos) * others).sum(dim=1)
+    return torch.where(count > 0, total / count.clamp_min(1), torch.zeros_like(total))
 
 
 class Diversity(LayerObjective):
@@ -288,12 +309,13 @@ class Diversity(LayerObjective):
 
     couples_images = True
 
-    def __init__(self, layer: str):
+    def __init__(self, layer: str, groups: Sequence[int] | None = None):
         super().__init__(layer)
+        self.groups = None if groups is None else tuple(groups)
         self.name = f"diversity {layer}"
 
     def value(self, ctx: StepContext) -> torch.Tensor:
-        return gram_dissimilarity(self.grid(ctx))
+        return gram_dissimilarity(self.grid(ctx), self.groups)
 
     def __repr__(self) -> str:
         return f"Diversity({self.layer!r})"
