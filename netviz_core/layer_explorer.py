@@ -66,7 +66,12 @@ class FeatureVisSettings(JsonSettings):
     ``seed + 1``, ... per facet); ``objective`` the channel mean or the centre
     neuron; ``negative`` lowers it instead; ``diversity`` weights the Gram-matrix
     dissimilarity between the facets of a channel.  ``distance_weight`` and
-    ``distance_layer`` are for feature accentuation only.  The optimisation settings
+    ``distance_layer`` are for feature accentuation only: the weight of the mean
+    squared distance to the photo (normalised pixels, or the activations of
+    ``distance_layer``).  1000 by experiment on lite0, ``blocks.3`` channel 34 of the
+    cat photo, 40 lucid steps: the channel rose from 8.8 to 27.3 and the photo stayed
+    plainly a cat (mean squared distance 0.005); at 100 it rose to 31.3 with the
+    pattern painted over the whole photo, at 10000 to 18.6 with the photo barely changed.  The optimisation settings
     (``preset`` ... ``fold_batchnorm``) mean what they mean for class visualization
     (``ClassVisSettings``).  ``fold_batchnorm`` folds each BatchNorm into the
     convolution before it: a block's output is unchanged, but a layer that names a
@@ -94,7 +99,7 @@ class FeatureVisSettings(JsonSettings):
     l2_weight: float = 0.0
     seed: int = 0
     fold_batchnorm: bool = True
-    distance_weight: float = 1.0
+    distance_weight: float = 1000.0
     distance_layer: str | None = None
 
     def __post_init__(self) -> None:
