@@ -514,3 +514,21 @@ def ranked_examples(net, layer: str, channel: int, photos, top: int = 4, batch: 
         out.append(Example(table.names[i], float(table.means[i, channel]), table.inputs[i],
                            overlay(table.inputs[i], m.numpy(), opacity=0.6)))
     return out
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def contact_sheet(rows: Sequence[Sequence[Image.Image]], size: int = 224, gap: int = 4) -> Image.Image:
+    """Rows of pictures, each scaled to ``size`` px, on a white sheet (the CLI's PNG and the README's figures)."""
+    rows = [list(r) for r in rows if r]
+    if not rows:
+        raise LayerError("Nothing to draw.")
+    columns = max(len(r) for r in rows)
+    sheet = Image.new("RGB", (columns * size + (columns - 1) * gap, len(rows) * size + (len(rows) - 1) * gap),
+                      (255, 255, 255))
+    for i, row in enumerate(rows):
+        for j, im in enumerate(row):
+            sheet.paste(im.convert("RGB").resize((size, size), Image.Resampling.LANCZOS),
+                        (j * (size + gap), i * (size + gap)))
+    return sheet
