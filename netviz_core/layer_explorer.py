@@ -7,8 +7,8 @@ Three views of channel c of layer L (A_L(c, i, j) its activation at position (i,
   unit A_L(c, h/2, w/2) (``"neuron"``), or to lower it (``negative``: what the channel
   responds to least), with the parametrization, transforms and step rule of a class-
   visualization preset (``lucid`` by default: these are Lucid's own recipes).  One
-  batch renders a grid of channels, or ``facets`` images per channel; with a
-  ``diversity`` weight the facets of a channel are pushed apart by the Gram-matrix
+  batch renders a grid of channels, or ``diversity`` images (facets) per channel; with a
+  ``diversity_weight`` the facets of a channel are pushed apart by the Gram-matrix
   dissimilarity of their activations at L (Olah et al. 2017), so N facets show N sides.
 * **Feature accentuation** (Hamblin et al. 2024): start from a photo, raise the
   channel (or, on ``"logits"``, a class), and subtract ``distance_weight`` × the mean
@@ -62,10 +62,10 @@ class FeatureVisSettings(JsonSettings):
     """Everything that determines a Layer Explorer run (with the model's weights).
 
     ``layer`` is a module path of the model (``netviz_core.layers``); ``channels`` the
-    channels rendered in one batch, each ``facets`` times (seeds ``seed``,
-    ``seed + 1``, ... per facet); ``objective`` the channel mean or the centre
-    neuron; ``negative`` lowers it instead; ``diversity`` weights the Gram-matrix
-    dissimilarity between the facets of a channel.  ``distance_weight`` and
+    channels rendered in one batch, each as ``diversity`` facets (seeds ``seed``,
+    ``seed + 1``, ... per facet; 1: one image per channel); ``objective`` the channel
+    mean or the centre neuron; ``negative`` lowers it instead; ``diversity_weight``
+    weights the Gram-matrix dissimilarity between the facets of a channel.  ``distance_weight`` and
     ``distance_layer`` are for feature accentuation only: the weight of the mean
     squared distance to the photo (normalised pixels, or the activations of
     ``distance_layer``).  1000 by experiment on lite0, ``blocks.3`` channel 34 of the
@@ -86,8 +86,8 @@ class FeatureVisSettings(JsonSettings):
     model: str | None = None
     objective: str = "channel"
     negative: bool = False
-    facets: int = 1
-    diversity: float = 0.0
+    diversity: int = 1
+    diversity_weight: float = 10.0
     preset: str | None = DEFAULT_PRESET
     iterations: int = 256
     lr: float = 0.05
@@ -114,11 +114,11 @@ class FeatureVisSettings(JsonSettings):
         return d
 
     def image_channels(self) -> list[int]:
-        """The channel of each image of the batch: every channel ``facets`` times in a row."""
-        return [c for c in self.channels for _ in range(self.facets)]
+        """The channel of each image of the batch: every channel ``diversity`` times in a row."""
+        return [c for c in self.channels for _ in range(self.diversity)]
 
     def seeds(self) -> list[int]:
-        return [self.seed + f for _ in self.channels for f in range(self.facets)]
+        return [self.seed + f for _ in self.channels for f in range(self.diversity)]
 
     def class_vis_settings(self, n: int) -> classvis.ClassVisSettings:
         """The class-visualization settings whose engine parts (bar the objective) this run uses."""
@@ -152,10 +152,10 @@ def validate_settings(s: FeatureVisSettings) -> None:
         bad(f"Unknown objective {s.objective!r}; choose 'channel' (the mean over the map) or 'neuron' (its centre).")
     if s.preset is not None and s.preset not in classvis.PRESETS:
         bad(f"Unknown preset {s.preset!r}; choose one of: {', '.join(classvis.PRESETS)}.")
-    if not _is_int(s.facets) or not 1 <= s.facets <= 16:
-        bad(f"facets must be a whole number from 1 to 16; got {s.facets!r}.")
-    if not _finite(s.diversity) or s.diversity < 0:
-        bad(f"The diversity weight must be a finite number, 0 or more; got {s.diversity!r}.")
+    if not _is_int(s.diversity) or not 1 <= s.diversity <= 16:
+        bad(f"diversity (facets per channel) must be a whole number from 1 to 16; got {s.diversity!r}.")
+    if not _finite(s.diversity_weight) or s.diversity_weight < 0:
+        bad(f"The diversity weight must be a finite number, 0 or more; got {s.diversity_weight!r}.")
     if not _is_int(s.iterations) or s.iterations < 0:
         bad(f"The number of iterations must be a whole number, 0 or more; got {s.iterations!r}.")
     if not _finite(s.lr) or s.lr <= 0:
@@ -216,9 +216,9 @@ def objective_for(s: FeatureVisSettings, n: int, photo: torch.Tensor | None = No
     else:
         main = Channel(s.layer, channels)
     objective = -main if s.negative else 1.0 * main
-    if s.diversity > 0 and s.facets > 1 and s.layer != LOGITS:
-        groups = [i // s.facets for i in range(n)]
-        objective = objective + s.diversity * Diversity(s.layer, groups)
+    if s.diversity_weight > 0 and s.diversity > 1 and s.layer != LOGITS:
+        groups = [i // s.diversity for i in range(n)]
+        objective = objective + s.diversity_weight * Diversity(s.layer, groups)
     if photo is not None and s.distance_weight > 0:
         objective = objective - s.distance_weight * PhotoDistance(photo, s.distance_layer)
     if s.l2_weight > 0:
@@ -269,7 +269,7 @@ class FeatureVisResult:
 class FeatureVisRun:
     """One Layer Explorer run, watched frame by frame and stoppable at any step.
 
-    Without ``photo``: feature visualization of ``settings.channels`` (each ``facets``
+    Without ``photo``: feature visualization of ``settings.channels`` (each ``diversity``
     times) from noise.  With ``photo`` (a PIL image or a preprocessed (1, 3, H, W)
     tensor): feature accentuation of that photo, one image per channel and facet.
     """

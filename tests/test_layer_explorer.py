@@ -11,12 +11,12 @@ from netviz_core.images import preprocess
 
 
 def test_settings_round_trip_json_and_name_bad_values():
-    s = le.settings_for("lucid", layer="blocks.3", channels=[3, 4], facets=2, diversity=0.5)
+    s = le.settings_for("lucid", layer="blocks.3", channels=[3, 4], diversity=2, diversity_weight=0.5)
     assert le.FeatureVisSettings.from_json(s.to_json()) == s
     assert s.image_channels() == [3, 3, 4, 4] and s.seeds() == [0, 1, 0, 1]
     assert s.iterations == 256 and s.optimizer == "adam"  # the lucid preset's optimisation
-    for bad, match in [(dict(facets=0), "facets"), (dict(objective="unit"), "objective"),
-                       (dict(channels=[-1]), "Channels"), (dict(diversity=float("nan")), "diversity"),
+    for bad, match in [(dict(diversity=0), "diversity"), (dict(objective="unit"), "objective"),
+                       (dict(channels=[-1]), "Channels"), (dict(diversity_weight=float("nan")), "diversity weight"),
                        (dict(bogus=1), "Unknown layer-explorer settings: bogus")]:
         with pytest.raises(LayerError, match=match):
             le.settings_for("lucid", layer="blocks.3", **bad)
@@ -36,7 +36,8 @@ def test_diversity_makes_facets_of_one_channel_differ_more(lite0):
     from netviz_core.optimize.objectives import gram_dissimilarity
 
     def facet_dissimilarity(diversity):
-        r = le.visualize_channels(lite0, "blocks.3", [5], facets=2, diversity=diversity, iterations=6, seed=0)
+        r = le.visualize_channels(lite0, "blocks.3", [5], diversity=2, diversity_weight=diversity, iterations=6,
+                                 seed=0)
         maps = le.channel_means(lite0, "blocks.3", r.tensors)[1]
         return float(gram_dissimilarity(maps).mean())
 

@@ -32,8 +32,8 @@ def register(sub) -> None:
     p.add_argument("--negative", action="store_true", help="lower the channel instead (what it responds to least)")
     p.add_argument("--diversity", type=int, default=1, metavar="N",
                    help="N facets of each channel, pushed apart by Gram-matrix diversity (default 1)")
-    p.add_argument("--diversity-weight", type=float, default=10.0, metavar="W",
-                   help="weight of the diversity term (default 10)")
+    p.add_argument("--diversity-weight", type=float, default=None, metavar="W",
+                   help="weight of the diversity term between the N facets (default 10)")
     p.add_argument("--accentuate", default=None, metavar="PHOTO",
                    help="also accentuate the channel in this photo (Hamblin et al. 2024)")
     p.add_argument("--distance-weight", type=float, default=None, metavar="W",
@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
                          f"{args.size}.")
     common = dict(iterations=args.iterations, lr=args.lr, seed=args.seed, negative=args.negative)
     rows, summary = [], {"model": net.name, "model_label": net.label, "layer": args.layer}
-    result = le.visualize_channels(net, args.layer, args.channel, preset=args.preset, facets=args.diversity,
-                                   diversity=args.diversity_weight if args.diversity > 1 else 0.0, **common)
+    result = le.visualize_channels(net, args.layer, args.channel, preset=args.preset, diversity=args.diversity,
+                                   diversity_weight=args.diversity_weight, **common)
     rows.append(result.images)
     summary.update(layer_label=result.layer_label, visualization=result.as_dict())
     if args.neuron:

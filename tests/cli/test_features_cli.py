@@ -29,7 +29,7 @@ def test_every_view_is_one_row_of_the_png(tmp_path, capsys, assets):
     assert rc == 0, captured.err
     d = json.loads(captured.out)
     assert d["layer_label"] == "blocks.3 · 80 ch · 14×14"
-    assert d["visualization"]["settings"]["facets"] == 2 and d["visualization"]["settings"]["iterations"] == 2
+    assert d["visualization"]["settings"]["diversity"] == 2 and d["visualization"]["settings"]["iterations"] == 2
     assert len(d["visualization"]["images"]) == 2 and d["neuron"]["settings"]["objective"] == "neuron"
     assert "photo_activation" in d["accentuation"][0]["images"][0]
     assert [e["name"] for e in d["examples"]["34"]] and len(d["examples"]["34"]) == 2
