@@ -127,7 +127,8 @@ else:
 
 st.divider()
 head = st.columns([3, 2])
-state.number("channel", container=head[0], step=1, label=f"Channel (0-{info.channels - 1}) shown in detail")
+state.number("channel", container=head[0], step=1)
+head[0].caption(f"{info.name} has channels 0-{info.channels - 1}.")
 d_start, d_stop = live.buttons(DETAIL, container=head[1], start_label="Start detail")
 channel = int(state.get("channel"))
 try:
