@@ -65,7 +65,9 @@ class FeatureVisSettings(JsonSettings):
     channels rendered in one batch, each as ``diversity`` facets (seeds ``seed``,
     ``seed + 1``, ... per facet; 1: one image per channel); ``objective`` the channel
     mean or the centre neuron; ``negative`` lowers it instead; ``diversity_weight``
-    weights the Gram-matrix dissimilarity between the facets of a channel.  ``distance_weight`` and
+    weights the Gram-matrix dissimilarity between the facets of a channel (10: on lite0
+    ``blocks.3`` channel 34, 4 facets, 32 lucid steps, the facets' mean dissimilarity was
+    0.02 at weight 0, 0.11 at 1, 0.40 at 3, 0.80 at 10, the channel's mean 30 → 27).  ``distance_weight`` and
     ``distance_layer`` are for feature accentuation only: the weight of the mean
     squared distance to the photo (normalised pixels, or the activations of
     ``distance_layer``).  1000 by experiment on lite0, ``blocks.3`` channel 34 of the
