@@ -18,7 +18,7 @@ ctx = sidebar.page_header("Layer Explorer", "What each channel of a layer respon
                           "excite it most, and feature accentuation of the current photo (Hamblin et al. 2024).")
 net = ctx.net
 PREFIX, DETAIL = "lx", "lxd"
-GRID_WIDTH = 220  # px per picture: 4 per row at 1024 px, readable on a projector
+GRID_WIDTH = 180  # px per picture: 3 per row at 1024 px beside the sidebar, 4 in presentation mode
 
 try:
     layers = list_layers(net, feature_maps_only=True)
@@ -46,7 +46,7 @@ state = UrlState(PREFIX).declare(
 top = st.columns([3, 2, 2])
 state.selectbox("layer", container=top[0], format_func=lambda n: infos[n].label)
 state.selectbox("preset", container=top[1])
-start, stop = live.buttons(PREFIX, container=top[2], state=state, start_label="Start grid")
+start, stop = live.buttons(PREFIX, container=top[2], state=state)
 info = infos[state.get("layer")]
 with st.expander("Settings", expanded=False):
     cols = st.columns(3)
@@ -110,7 +110,7 @@ if live.decide(PREFIX, config, start, stop):
 
 grid_run = live.current(PREFIX)
 if grid_run is None:
-    grid_slot.info("Press **Start grid**: the layer's channels appear here while the optimiser runs "
+    grid_slot.info("Press **Start**: the layer's channels appear here while the optimiser runs "
                    "(one batch, the recognisable lucid preset by default).")
 else:
     if grid_run.error:
@@ -121,7 +121,7 @@ else:
         draw_grid(grid_slot, grid_run.pictures[0], [f"ch {c} · {v:.2f}" for c, v in zip(shown, values)])
         live.progress(grid_run, grid_progress)
         if live.stale(grid_run, config):
-            st.warning("The grid was made with other settings than those above: press **Start grid** to run them.")
+            st.warning("The grid was made with other settings than those above: press **Start** to run them.")
 
 # --------------------------------------------------------------------------- one channel in detail
 
