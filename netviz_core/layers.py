@@ -381,7 +381,7 @@ def _describe(s: _Structure, name: str, t, input_hw: tuple[int, int], module: nn
         tokens, c = shape
         # Blocks carry the prefix tokens; the patch embedding (before they are added) does not.
         for prefix in dict.fromkeys((s.prefix_tokens, 0)):
-            grid = _patch_grid(module, input_hw, tokens - prefix) if tokens > prefix else None
+            grid = patch_grid(module, input_hw, tokens - prefix) if tokens > prefix else None
             if grid is not None:
                 break
         if grid is None:
@@ -394,7 +394,11 @@ def _describe(s: _Structure, name: str, t, input_hw: tuple[int, int], module: nn
     return LayerInfo(name, shape, "other", reason=f"its output has shape {tuple(t.shape)}, not (N, C, h, w)")
 
 
-def _patch_grid(module: nn.Module, input_hw: tuple[int, int], n_spatial: int) -> tuple[int, int] | None:
+def patch_grid(module: nn.Module, input_hw: tuple[int, int], n_spatial: int) -> tuple[int, int] | None:
+    """(h, w) of a ViT's patch grid holding ``n_spatial`` tokens for an input of ``input_hw``; None if none does.
+
+    Also Grad-CAM's rule for token features (``saliency/features.py``).
+    """
     patch_embed = getattr(module, "patch_embed", None)
     size = None
     if patch_embed is not None and hasattr(patch_embed, "dynamic_feat_size"):

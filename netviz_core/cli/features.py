@@ -108,8 +108,9 @@ def run(args: argparse.Namespace) -> int:
         print_json(summary)
         return 0
     print(f"{net.label}, {result.layer_label}, {result.steps} steps in {result.elapsed_s:.1f} s -> {out}")
+    what = "logit" if args.layer == "logits" else "mean activation"
     for c, a in zip(result.channels, result.activations):
-        print(f"  channel {c}: mean activation {a:.3f}")
+        print(f"  {'class' if args.layer == 'logits' else 'channel'} {c}: {what} {a:.3f}")
     for c, ex in summary.get("examples", {}).items():
         print(f"  channel {c} examples: " + ", ".join(f"{e['name']} ({e['activation']:.3f})" for e in ex))
     return 0

@@ -34,7 +34,6 @@ optimisation engine), measured against what each needs:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -42,6 +41,7 @@ import torch
 from torch import nn
 
 from ..errors import UnsupportedModelError
+from ..layers import patch_grid
 
 
 @dataclass
@@ -56,21 +56,11 @@ class FeatureSplit:
 
 
 def _token_grid(module: nn.Module, x: torch.Tensor, n_spatial: int) -> tuple[int, int]:
-    """(h, w) of the patch grid for ``n_spatial`` tokens of input ``x``."""
-    patch_embed = getattr(module, "patch_embed", None)
-    size = None
-    if patch_embed is not None and hasattr(patch_embed, "dynamic_feat_size"):
-        size = tuple(patch_embed.dynamic_feat_size(tuple(x.shape[-2:])))
-    elif patch_embed is not None and getattr(patch_embed, "grid_size", None) is not None:
-        size = tuple(patch_embed.grid_size)
-    if size is None or size[0] * size[1] != n_spatial:
-        side = math.isqrt(n_spatial)
-        if side * side != n_spatial:
-            raise UnsupportedModelError(
-                f"{type(module).__name__}: cannot arrange {n_spatial} tokens into a patch grid."
-            )
-        size = (side, side)
-    return int(size[0]), int(size[1])
+    """(h, w) of the patch grid for ``n_spatial`` tokens of input ``x`` (the layer reader's rule, ``layers``)."""
+    grid = patch_grid(module, tuple(x.shape[-2:]), n_spatial)
+    if grid is None:
+        raise UnsupportedModelError(f"{type(module).__name__}: cannot arrange {n_spatial} tokens into a patch grid.")
+    return grid
 
 
 def _reads_only_prefix_tokens(module: nn.Module) -> bool:
