@@ -41,6 +41,8 @@ PAGES = [
             url_path="class_impressions"),
     st.Page("app_pages/5_compare_backbones.py", title="Compare Backbones", icon=":material/compare:",
             url_path="compare"),
+    st.Page("app_pages/6_layer_explorer.py", title="Layer Explorer", icon=":material/layers:",
+            url_path="layer_explorer"),
 ]
 
 page = st.navigation(PAGES)

@@ -148,6 +148,19 @@ PARAMS: dict[str, Spec] = {
                              "circle. Only with single object on.", "steps"),
     "first": Spec("First class (grown left)", CLASS_HELP),
     "second": Spec("Second class (grown right)", CLASS_HELP),
+    # -- layer explorer -------------------------------------------------------------------------------------
+    "layer": Spec("Layer", "A stage or block of the model, with its output: channels × height × width "
+                  "(netviz features --list-layers lists the same)."),
+    "show": Spec("Channels shown", "The first channels from a start, or those most active on the sidebar's photo.",
+                 choices={"first": "from a start channel", "active": "most active on the photo"}),
+    "first_channel": Spec("Start channel", "The grid shows the channels from this one on."),
+    "count": Spec("Channels in the grid", "How many channels are rendered together, in one batch.", "channels"),
+    "channel": Spec("Channel", "The channel shown in detail: facets, neuron, examples, accentuation."),
+    "diversity_weight": Spec("Diversity weight", "Weight of the Gram-matrix dissimilarity between the 4 facets "
+                      "(Olah et al. 2017): 0 lets them look alike."),
+    "distance_weight": Spec("Distance to the photo weight", "Feature accentuation: how strongly the image is kept "
+                            "close to the photo (mean squared distance, normalised pixels); lower lets the "
+                            "channel's pattern take over (log scale)."),
     # -- compare backbones ---------------------------------------------------------------------------------
     "models": Spec("Models (2-3)", "Bundled offline backbones, or the model chosen in the sidebar."),
 }

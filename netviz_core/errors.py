@@ -66,3 +66,7 @@ class ClassVisualizationError(NetVizError, ValueError):
 
 class FoolingError(NetVizError, ValueError):
     """A fooling image was asked for with bad arguments (iterations, step size, bound, image size)."""
+
+
+class LayerError(NetVizError, ValueError):
+    """A layer was named that the model does not have, or one that is not a feature map, or a channel/position outside it."""

@@ -29,6 +29,16 @@ class StepContext:
     images: torch.Tensor | None = None
     logits: torch.Tensor | None = None
     terms: dict = field(default_factory=dict)
+    #: Raw outputs of the layers the objective asked for (``Objective.layers``), from the pass that made ``logits``.
+    activations: dict = field(default_factory=dict)
 
     def zeros(self) -> torch.Tensor:
         return torch.zeros(self.targets.shape[0], device=self.targets.device)
+
+    def feature_map(self, name: str) -> torch.Tensor:
+        """Layer ``name`` of this step's pass as a feature map (N, C, h, w); refused if it is not one."""
+        from ..layers import feature_map_info
+
+        if name not in self.activations:
+            raise KeyError(f"layer {name!r} was not read in this step: the objective must list it in .layers")
+        return feature_map_info(self.net, name).to_grid(self.activations[name])

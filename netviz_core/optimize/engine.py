@@ -6,8 +6,8 @@ different parts plugged in::
     p_0 = parametrization.encode(init)
     for k = 0, 1, ...:
         x_k      = parametrization.decode_at(p_k, ctx)    # the image (pixel: x_k = p_k; it may depend on k)
-        logits   = net(transforms(x_k))                  # transforms are differentiable
-        J        = objective(logits, x_k)                 # per image, higher is better
+        logits, A = net(transforms(x_k))                 # transforms are differentiable; A: the layers J reads
+        J        = objective(logits, A, x_k)              # per image, higher is better
         yield Frame(k, x_k, score, probability, terms)    # the caller may stop here
         stop if k == iterations or stop_when(frame)       # per image; stopped images freeze
         g        = ∂ΣJ/∂p_k                               # torch.autograd.grad, input only
@@ -22,6 +22,14 @@ batch of N images equals N separate runs with the same seeds.
 Transforms only build the network's input: the stored image x_k is never replaced
 by a transformed copy, so transformation robustness cannot pile up over the steps.
 Post-steps act on the parameter (with ``pixel``, the image itself).
+
+Layers: an objective lists the layers it reads (``Objective.layers``, e.g.
+``Channel("blocks.3", 42)`` reads ``blocks.3``; ``ClassLogit`` reads ``"logits"``).
+When it reads no layer but the logits, the pass is ``net(x)`` exactly as before the
+layer machinery existed.  Otherwise one pass of ``layers.read_layers`` returns those
+layers' activations (``ctx.activations``, ``ctx.feature_map(name)``) and the logits if
+asked for; without them it stops at the deepest layer read, and the frame's
+``scores`` are the objective's total (``probabilities`` NaN, ``predictions`` -1).
 
 The model is only read: no hooks, no mode change, no parameter gradient.  Values
 that stop being finite or explode raise ``OptimizationError`` within the step.
@@ -56,6 +64,7 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 
 from ..errors import OptimizationError
+from ..layers import LOGITS, read_layers
 from ..targets import as_target_tensor
 from .context import StepContext
 from .objectives import ClassLogit, Objective
@@ -165,6 +174,9 @@ def optimize(
     targets = as_target_tensor(targets, n, net.device)
     if int(targets.min()) < 0 or int(targets.max()) >= net.num_classes:
         raise OptimizationError(f"Target classes must be in 0..{net.num_classes - 1}, got {targets.tolist()}.")
+    if batch_invariant and objective.couples_images:
+        raise OptimizationError("This objective compares the images of the batch (diversity), so it cannot run "
+                                "image by image: turn batch_invariant off.")
     gens = generators if generators is not None else make_generators(seed, n)
     ctx = StepContext(net=net, step=0, targets=targets, generators=gens, state=state if state is not None else {})
     active = torch.ones(n, dtype=torch.bool, device=net.device)
@@ -182,20 +194,31 @@ def optimize(
                 for i in range(n)
             ]
             ctx.terms = {name: torch.cat([q.terms[name] for q in passes]) for name in passes[0].terms}
-            logits = torch.cat([q.logits for q in passes]).detach()
+            logits = torch.cat([q.logits for q in passes]).detach() if passes[0].logits is not None else None
+            total = torch.cat([q.total for q in passes]).detach()
             x = torch.cat([q.images for q in passes]).detach()
         else:
             passes = [_forward(ctx, p, parametrization, transforms, objective, last)]
-            logits = ctx.logits.detach()
+            logits = ctx.logits.detach() if ctx.logits is not None else None
+            total = passes[0].total.detach()
             x = passes[0].images.detach()
-        _check_finite(logits, "class scores", k, hint)
+        if logits is not None:
+            _check_finite(logits, "class scores", k, hint)
+            scores = logits.gather(1, targets[:, None])[:, 0]
+            probabilities = logits.softmax(1).gather(1, targets[:, None])[:, 0]
+            predictions = logits.argmax(1)
+        else:  # a layer objective that stopped the pass before the logits: the objective is the score
+            _check_finite(total, "objective", k, hint)
+            scores = total.float()
+            probabilities = torch.full_like(scores, float("nan"))
+            predictions = torch.full_like(targets, -1)
         frame = Frame(
             step=k,
             images=x.detach(),
             targets=targets,
-            scores=logits.gather(1, targets[:, None])[:, 0],
-            probabilities=logits.softmax(1).gather(1, targets[:, None])[:, 0],
-            predictions=logits.argmax(1),
+            scores=scores,
+            probabilities=probabilities,
+            predictions=predictions,
             terms=dict(ctx.terms),
             active=active.clone(),
             iterations=taken.clone(),
@@ -207,7 +230,7 @@ def optimize(
             frame.active = active.clone()
         if last or not bool(active.any()):
             frame.final = True
-            if not last and transforms:
+            if not last and transforms and logits is not None:
                 frame = _rescore(net, frame, batch_invariant)
             yield frame
             return
@@ -215,7 +238,7 @@ def optimize(
         grads = [torch.autograd.grad(q.total.sum(), q.params)[0] for q in passes]
         grad = grads[0] if len(grads) == 1 else torch.cat(grads)
         del passes, grads
-        ctx.images, ctx.logits = None, None  # release the graph before the step
+        ctx.images, ctx.logits, ctx.activations = None, None, {}  # release the graph before the step
         _check_finite(grad, "gradient", k, hint)
         if before_step is not None:
             before_step(ctx, grad)
@@ -237,7 +260,7 @@ class _Pass:
     params: torch.Tensor
     images: torch.Tensor
     total: torch.Tensor
-    logits: torch.Tensor
+    logits: torch.Tensor | None
     terms: dict
 
 
@@ -253,9 +276,24 @@ def _forward(ctx: StepContext, p: torch.Tensor, parametrization: Parametrization
             for t in transforms:
                 net_input = t(net_input, ctx)
         ctx.images = xk
-        ctx.logits = ctx.net(net_input).float()
+        network_pass(ctx, net_input, objective.layers)
         total = objective(ctx)
     return _Pass(params=pk, images=xk, total=total, logits=ctx.logits, terms=ctx.terms)
+
+
+def network_pass(ctx: StepContext, net_input: torch.Tensor, layers: frozenset) -> None:
+    """One forward pass of ``ctx.net`` that fills ``ctx.activations`` with ``layers`` and ``ctx.logits`` (float).
+
+    Reading no layer but the logits is ``net(x)``, the pass of every run before layer
+    objectives existed and at its cost; otherwise ``layers.read_layers`` (one pass,
+    cut after the deepest layer when the logits are not read: ``ctx.logits`` is None).
+    """
+    if layers <= {LOGITS}:
+        ctx.logits = ctx.net(net_input).float()
+        ctx.activations = {LOGITS: ctx.logits}
+    else:
+        ctx.activations = read_layers(ctx.net, net_input, layers)
+        ctx.logits = ctx.activations[LOGITS].float() if LOGITS in layers else None
 
 
 def logits_of(net, images: torch.Tensor, batch_invariant: bool = False) -> torch.Tensor:

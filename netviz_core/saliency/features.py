@@ -14,11 +14,26 @@ patch tokens of ``forward_features`` a zero gradient (the final norm is per toke
 so Grad-CAM there would be blank.  For those the split is one block earlier: A is
 the input of the last transformer block (the tokens it attends over), as is usual
 for Grad-CAM on ViTs.
+
+Why this split is not ``netviz_core.layers.read_layers`` (the layer reader of the
+optimisation engine), measured against what each needs:
+
+* Grad-CAM's A is, by definition, the tensor ``forward_features`` returns, and
+  ``forward_head`` is what turns it into the logits.  That is timm's own contract for
+  every classifier, including those (and the hand-made test models) whose features
+  end in a functional op (``torch.relu(...)``, a permute, a token slice): such a
+  tensor is the output of no module, so it has no name to read.  The reader names
+  layers by module path, which is what a person browsing layers wants, but it cannot
+  express "the input of the head" for those models.
+* Grad-CAM needs dS/dA with the graph of the head only: A must be a fresh leaf.  The
+  reader returns activations inside one graph, so dS/dA through it would need the
+  input to require grad and the whole trunk's graph to be recorded (memory) for a
+  gradient that never flows below A.
+* Both run without hooks or state on the shared model and neither traces the model.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -26,6 +41,7 @@ import torch
 from torch import nn
 
 from ..errors import UnsupportedModelError
+from ..layers import patch_grid
 
 
 @dataclass
@@ -40,21 +56,11 @@ class FeatureSplit:
 
 
 def _token_grid(module: nn.Module, x: torch.Tensor, n_spatial: int) -> tuple[int, int]:
-    """(h, w) of the patch grid for ``n_spatial`` tokens of input ``x``."""
-    patch_embed = getattr(module, "patch_embed", None)
-    size = None
-    if patch_embed is not None and hasattr(patch_embed, "dynamic_feat_size"):
-        size = tuple(patch_embed.dynamic_feat_size(tuple(x.shape[-2:])))
-    elif patch_embed is not None and getattr(patch_embed, "grid_size", None) is not None:
-        size = tuple(patch_embed.grid_size)
-    if size is None or size[0] * size[1] != n_spatial:
-        side = math.isqrt(n_spatial)
-        if side * side != n_spatial:
-            raise UnsupportedModelError(
-                f"{type(module).__name__}: cannot arrange {n_spatial} tokens into a patch grid."
-            )
-        size = (side, side)
-    return int(size[0]), int(size[1])
+    """(h, w) of the patch grid for ``n_spatial`` tokens of input ``x`` (the layer reader's rule, ``layers``)."""
+    grid = patch_grid(module, tuple(x.shape[-2:]), n_spatial)
+    if grid is None:
+        raise UnsupportedModelError(f"{type(module).__name__}: cannot arrange {n_spatial} tokens into a patch grid.")
+    return grid
 
 
 def _reads_only_prefix_tokens(module: nn.Module) -> bool:
