@@ -13,7 +13,7 @@ def captions(at) -> list[str]:
     return [c for im in at.main.image for c in (im.proto.imgs and [i.caption for i in im.proto.imgs] or [])]
 
 
-@pytest.mark.slow  # ~24 s on the shared 2-core machine: two optimisation runs through AppTest
+@pytest.mark.long  # ~24 s on the shared 2-core machine: two optimisation runs through AppTest
 def test_grid_and_detail_runs_draw_pictures_and_keep_the_url():
     at = open_app(PAGE, {"layer": "blocks.3", "count": "2", "first_channel": "5", "iterations": "2", "channel": "34"})
     assert_ok(at)
