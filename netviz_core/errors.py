@@ -66,3 +66,7 @@ class ClassVisualizationError(NetVizError, ValueError):
 
 class FoolingError(NetVizError, ValueError):
     """A fooling image was asked for with bad arguments (iterations, step size, bound, image size)."""
+
+
+class AtlasError(NetVizError, ValueError):
+    """A batch job (class atlas or sweep) was asked for with bad inputs, or cannot write its directory."""
