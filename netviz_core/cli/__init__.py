@@ -17,7 +17,7 @@ import traceback
 
 from ..errors import NetVizError
 
-SUBCOMMANDS = ("classify", "saliency", "fool", "classvis", "impressions")
+SUBCOMMANDS = ("classify", "saliency", "fool", "classvis", "impressions", "atlas", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:
