@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -86,6 +88,44 @@ def probe(address: str, timeout: float = PROBE_TIMEOUT_S) -> None:
                          "one with 'ray start --head' there, or leave out the address to run a local one.") from None
 
 
+@contextmanager
+def _gcs_wait(seconds: float) -> Iterator[None]:
+    """Ray's connect loop tries the GCS once a second, 20 times by default; a port that accepts TCP but is not
+    a Ray head (a proxy, another service) would hang the command that long.  Its documented override,
+    RAY_gcs_server_port_wait_time_s, shortens it for this ``ray.init`` only (an operator's own value is kept)."""
+    key = "RAY_gcs_server_port_wait_time_s"
+    if key in os.environ:
+        yield
+        return
+    os.environ[key] = str(max(1, round(seconds)))
+    try:
+        yield
+    finally:
+        os.environ.pop(key, None)
+
+
+@contextmanager
+def _quiet_stderr(active: bool) -> Iterator[None]:
+    """Ray's C++ client logs every failed connect attempt to fd 2; the failure is reported in one line instead.
+
+    Only for connecting to a running cluster: a local cluster's processes would inherit the redirected fd.
+    """
+    if not active:
+        yield
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _package_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
@@ -124,12 +164,14 @@ class RayExecutor:
             path = os.pathsep.join(p for p in (_package_root(), os.environ.get("PYTHONPATH", "")) if p)
             runtime_env = {"env_vars": {"PYTHONPATH": path}}
         try:
-            ray.init(address=self.address, num_cpus=None if self.address else self.num_cpus,
-                     include_dashboard=False, log_to_driver=False, runtime_env=runtime_env,
-                     logging_level="ERROR", configure_logging=True)
+            with _gcs_wait(PROBE_TIMEOUT_S), _quiet_stderr(bool(self.address)):
+                ray.init(address=self.address, num_cpus=None if self.address else self.num_cpus,
+                         include_dashboard=False, log_to_driver=False, runtime_env=runtime_env,
+                         logging_level="ERROR", configure_logging=True)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"at {self.address}" if self.address else "locally"
-            raise AtlasError(f"Could not start or reach Ray {where}: {' '.join(str(exc).split())[:300]}") from None
+            raise AtlasError(f"Could not start or reach Ray {where}: {' '.join(str(exc).split())[:300]} (is it a "
+                             "Ray head's GCS port? 'ray status' on the head prints the address)") from None
         self._started = True
         return self
 
