@@ -27,6 +27,11 @@ CAPTION = 34
 BACKGROUND, MISSING, INK = (255, 255, 255), (200, 200, 200), (20, 20, 20)
 
 
+def thumbnail(im: Image.Image) -> Image.Image:
+    """A picture as it appears in its cell."""
+    return im.convert("RGB").resize((CELL, CELL), Image.Resampling.LANCZOS)
+
+
 def _font(size: int):
     return ImageFont.load_default(size=size)
 
@@ -43,46 +48,70 @@ def sheet_layout(spec: JobSpec) -> tuple[list[dict], list]:
     return rows, list(col_axis[1]) if col_axis else [None]
 
 
+HEAD = 50  # title line and column labels
+
+
+def _row_labels(spec: JobSpec) -> list[str]:
+    return [", ".join(f"{AXIS_LABELS.get(a, a)}={format_value(v)}" for a, v in r.items()) for r in sheet_layout(spec)[0]]
+
+
+def _label_width(labels: list[str]) -> int:
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    width = max([int(measure.textlength(t, font=_font(14))) for t in labels] + [0])
+    return width + 2 * PAD if width else 0
+
+
+def cell_boxes(spec: JobSpec) -> dict[str, tuple[int, int, int, int]]:
+    """Grid point id -> the (left, top, right, bottom) box of its picture on the sheet: one cell per point."""
+    row_values, col_values = sheet_layout(spec)
+    _, col_axis = _axes(spec)
+    label_w = _label_width(_row_labels(spec))
+    boxes = {}
+    for i, rv in enumerate(row_values):
+        y = HEAD + i * (CELL + CAPTION + PAD)
+        for j, cv in enumerate(col_values):
+            x = label_w + PAD + j * (CELL + PAD)
+            values = dict(rv, **({col_axis[0]: cv} if col_axis else {}))
+            boxes[Variant(tuple((a, values[a]) for a, _ in spec.grid)).id] = (x, y, x + CELL, y + CELL)
+    return boxes
+
+
 def contact_sheet(spec: JobSpec, directory: str | Path, backbone: str, target: int) -> Image.Image:
     """The contact sheet of one class on one backbone, from the images and rows on disk."""
     root = Path(directory)
     rows_by_key = {(r["backbone"], r["variant"], r["class"]): r for r in JobDir(root).rows()}
-    row_axes, col_axis = _axes(spec)
+    _, col_axis = _axes(spec)
     row_values, col_values = sheet_layout(spec)
     font, small = _font(14), _font(12)
-    row_label = [", ".join(f"{AXIS_LABELS.get(a, a)}={format_value(v)}" for a, v in r.items()) for r in row_values]
-    label_w = max([int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(t, font=font)) for t in row_label] + [0])
-    label_w = label_w + 2 * PAD if label_w else 0
-    head = 28
+    row_label = _row_labels(spec)
+    label_w = _label_width(row_label)
+    boxes = cell_boxes(spec)
     width = label_w + len(col_values) * (CELL + PAD) + PAD
-    height = head + 22 + len(row_values) * (CELL + CAPTION + PAD) + PAD
+    height = HEAD + len(row_values) * (CELL + CAPTION + PAD) + PAD
     sheet = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     name = next((r["name"] for r in rows_by_key.values() if r["class"] == target), str(target))
     draw.text((PAD, 6), f"{target} {name} on {backbone}: ranks (generating | held-out)", fill=INK, font=font)
     col_name = AXIS_LABELS.get(col_axis[0], col_axis[0]) if col_axis else ""
     for j, cv in enumerate(col_values):
-        x = label_w + PAD + j * (CELL + PAD)
         if col_axis:
-            draw.text((x + 4, head), f"{col_name}={format_value(cv)}", fill=INK, font=font)
-    for i, rv in enumerate(row_values):
-        y = head + 22 + i * (CELL + CAPTION + PAD)
-        if row_label[i]:
-            draw.text((PAD, y + CELL // 2 - 8), row_label[i], fill=INK, font=font)
-        for j, cv in enumerate(col_values):
-            x = label_w + PAD + j * (CELL + PAD)
-            values = dict(rv, **({col_axis[0]: cv} if col_axis else {}))
-            variant = Variant(tuple((a, values[a]) for a, _ in spec.grid))
-            row = rows_by_key.get((backbone, variant.id, target))
-            if row is None:
-                draw.rectangle((x, y, x + CELL - 1, y + CELL - 1), fill=MISSING)
-                draw.text((x + 8, y + CELL // 2 - 8), "not made yet", fill=INK, font=small)
-                continue
-            with Image.open(root / row["png"]) as im:
-                sheet.paste(im.convert("RGB").resize((CELL, CELL), Image.Resampling.LANCZOS), (x, y))
-            held = [str(row["ranks"][m]) for m in spec.held_out if m in row.get("ranks", {})]
-            draw.text((x + 2, y + CELL + 2), f"rank {row['rank']} | {', '.join(held) or '-'}", fill=INK, font=small)
-            draw.text((x + 2, y + CELL + 17), f"P={row['probability']:.3f}", fill=INK, font=small)
+            draw.text((label_w + PAD + j * (CELL + PAD) + 4, HEAD - 22), f"{col_name}={format_value(cv)}", fill=INK,
+                      font=font)
+    for i, label in enumerate(row_label):
+        if label:
+            draw.text((PAD, HEAD + i * (CELL + CAPTION + PAD) + CELL // 2 - 8), label, fill=INK, font=font)
+    for variant in spec.variants:
+        x, y, _, _ = boxes[variant.id]
+        row = rows_by_key.get((backbone, variant.id, target))
+        if row is None:
+            draw.rectangle((x, y, x + CELL - 1, y + CELL - 1), fill=MISSING)
+            draw.text((x + 8, y + CELL // 2 - 8), "not made yet", fill=INK, font=small)
+            continue
+        with Image.open(root / row["png"]) as im:
+            sheet.paste(thumbnail(im), (x, y))
+        held = [str(row["ranks"][m]) for m in spec.held_out if m in row.get("ranks", {})]
+        draw.text((x + 2, y + CELL + 2), f"rank {row['rank']} | {', '.join(held) or '-'}", fill=INK, font=small)
+        draw.text((x + 2, y + CELL + 17), f"P={row['probability']:.3f}", fill=INK, font=small)
     return sheet
 
 
