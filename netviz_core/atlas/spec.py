@@ -144,7 +144,23 @@ def grid_variants(grid: dict[str, Sequence[Any]]) -> list[Variant]:
         if len(set(map(repr, values))) != len(values):
             raise AtlasError(f"The sweep axis {name} repeats a value: {list(values)}.")
     axes = [a for a in SWEEP_AXES if a in grid]
-    return [Variant(tuple(zip(axes, combo))) for combo in itertools.product(*(grid[a] for a in axes))]
+    values = [tuple(_axis_value(a, v) for v in grid[a]) for a in axes]
+    return [Variant(tuple(zip(axes, combo))) for combo in itertools.product(*values)]
+
+
+#: The type of each axis's values, so that 0 and 0.0 are one grid point (with one id) however they were given.
+AXIS_TYPES = {"l2_weight": float, "tv_weight": float, "lr": float, "blur_every": int, "iterations": int,
+              "parametrization": str}
+
+
+def _axis_value(axis: str, value: Any) -> Any:
+    kind = AXIS_TYPES[axis]
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise AtlasError(f"The sweep axis {axis} takes whole numbers; got {value!r}.")
+    try:
+        return kind(value) if not isinstance(value, bool) else value
+    except (TypeError, ValueError):
+        raise AtlasError(f"The sweep axis {axis} cannot take {value!r}.") from None
 
 
 # --------------------------------------------------------------------------- the job
@@ -197,6 +213,10 @@ class JobSpec:
         if overlap:
             raise AtlasError(f"{', '.join(sorted(overlap))} is both a generating and a held-out backbone.")
         variants = grid_variants(dict(self.grid)) if self.grid else [Variant()]
+        # the grid as its variants hold it (typed values, axes in SWEEP_AXES order): one identity however given
+        grid = dict(self.grid)
+        object.__setattr__(self, "grid", tuple((a, tuple(_axis_value(a, v) for v in grid[a]))
+                                               for a in SWEEP_AXES if a in grid))
         for v in variants:
             self.settings_of(v)  # every grid point must be valid settings: fail before any work
         object.__setattr__(self, "variants", tuple(variants))
