@@ -41,6 +41,7 @@ PAGES = [
             url_path="class_impressions"),
     st.Page("app_pages/5_compare_backbones.py", title="Compare Backbones", icon=":material/compare:",
             url_path="compare"),
+    st.Page("app_pages/7_atlas.py", title="Atlas", icon=":material/grid_view:", url_path="atlas"),
 ]
 
 page = st.navigation(PAGES)
