@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .. import __version__
 from ..errors import AtlasError
 from .render import Task
 from .spec import Item, JobSpec
@@ -91,6 +92,10 @@ def run_job(spec: JobSpec, directory: str | Path, executor, *, batch_size: int =
         try:
             for task, rendered in results:
                 for image in rendered:
+                    if image.meta.get("netviz") != __version__:  # a cluster node with another install
+                        raise AtlasError(f"A worker ({image.extra.get('worker')}) runs NetViz "
+                                         f"{image.meta.get('netviz')}, this driver {__version__}: install the same "
+                                         "version on every node, so that one atlas is made by one version.")
                     row = store.write(image, {"executor": executor.name})
                     written += 1
                     if on_image is not None:
