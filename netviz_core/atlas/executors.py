@@ -127,7 +127,10 @@ def _quiet_stderr(active: bool) -> Iterator[None]:
 
 
 def _package_root() -> str:
-    return str(Path(__file__).resolve().parents[2])
+    """The folder that holds this netviz_core package (site-packages or a checkout), for local Ray workers."""
+    import netviz_core
+
+    return str(Path(netviz_core.__file__).resolve().parent.parent)
 
 
 class RayExecutor:
