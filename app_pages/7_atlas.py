@@ -15,7 +15,8 @@ st.caption("Every class, every backbone: the images a batch job made (`netviz at
            "ranks on each backbone. This page only reads the directory; make or extend one with the commands "
            "in the README.")
 PREFIX = "atlas"
-PER_PAGE = 12
+PER_PAGE = 24
+PER_ROW = 3
 state = UrlState(PREFIX).declare(
     Param("atlas_dir", "text", str(atlas_view.DEFAULT_DIR), max_len=400),
     Param("search", "text", "", max_len=80),
@@ -54,8 +55,6 @@ names = job.names()
 state.text("search")
 found = [c for c in sorted(job.by_class) if atlas_view.matches(state.get("search"), c, names[c])]
 pages = max(1, -(-len(found) // PER_PAGE))
-if state.get("page") > pages:
-    state.set("page", pages)
 
 with st.expander("Transfer: ranks of each backbone's images on every backbone of the run"):
     st.dataframe(atlas_view.transfer_table(job), hide_index=True)
@@ -86,21 +85,25 @@ if not found:
     st.info(f"No class matches {state.get('search')!r}.")
     st.stop()
 if pages > 1:
-    state.number("page", step=1, max_value=pages)
-shown = found[(state.get("page") - 1) * PER_PAGE: state.get("page") * PER_PAGE]
-st.caption(f"{len(found)} classes; the rank under each picture is on the backbone that made it (1 = top class).")
-for c in shown:
-    head, *cells = st.columns([2] + [3] * len(job.backbones))
-    head.markdown(f"**{c}** {names[c]}")
-    if head.button("Large view", key=f"{PREFIX}.open.{c}"):
-        state.set("view", c)
-        st.rerun()
-    for cell, backbone in zip(cells, job.backbones):
-        row = job.by_class[c].get(backbone)
-        if row is None:
-            cell.caption(f"{backbone}: not made")
-            continue
-        others = ", ".join(f"{m.removeprefix('tf_efficientnet_')} {r}" for m, r in row["ranks"].items() if m != backbone)
-        cell.image(str(job.root / row["png"]), width="stretch",
-                   caption=f"{backbone.removeprefix('tf_efficientnet_')}: rank {row['rank']}"
-                   + (f" · on {others}" if others else ""))
+    state.number("page", step=1, width=160)
+page = min(state.get("page"), pages)  # a search that finds fewer classes shows its last page
+shown = found[(page - 1) * PER_PAGE: page * PER_PAGE]
+st.caption(f"{len(found)} classes, page {page} of {pages}; the rank under each picture is on the backbone that made "
+           "it (1 = top class).")
+for start in range(0, len(shown), PER_ROW):  # a few classes per row, each with its backbones side by side
+    for col, c in zip(st.columns(PER_ROW, gap="medium"), shown[start:start + PER_ROW]):
+        with col.container(border=True):
+            st.markdown(f"**{c}** {names[c]}")
+            for cell, backbone in zip(st.columns(len(job.backbones), gap="small"), job.backbones):
+                row = job.by_class[c].get(backbone)
+                if row is None:
+                    cell.caption(f"{backbone}: not made")
+                    continue
+                others = ", ".join(f"{m.removeprefix('tf_efficientnet_')} {r}" for m, r in row["ranks"].items()
+                                   if m != backbone)
+                cell.image(str(job.root / row["png"]), width="stretch",
+                           caption=f"{backbone.removeprefix('tf_efficientnet_')}: rank {row['rank']}"
+                           + (f" · on {others}" if others else ""))
+            if st.button("Large view", key=f"{PREFIX}.open.{c}"):
+                state.set("view", c)
+                st.rerun()

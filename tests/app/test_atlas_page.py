@@ -84,3 +84,38 @@ def test_an_empty_or_foreign_directory_is_a_message_not_a_crash(tmp_path):
     at = open_app(PAGE, {"atlas_dir": str(tmp_path / "x")})
     assert_ok(at)
     assert any("not the manifest of a NetViz atlas" in e.value for e in at.error)
+
+
+def fake_atlas(directory, classes, backbones):
+    """An atlas directory written through the store with small plain PNGs: the page only reads files."""
+    from PIL import Image
+
+    from netviz_core.atlas.render import Rendered, encode_png
+    from netviz_core.atlas.spec import Item
+    from netviz_core.atlas.store import JobDir, png_path
+    from netviz_core.classes import short_name
+
+    spec = atlas_spec(",".join(map(str, classes)), backbones, iterations=1)
+    store = JobDir(directory)
+    store.open_for(spec)
+    for b in backbones:
+        for c in classes:
+            meta = {"kind": "atlas", "backbone": b, "variant": "", "variant_values": {}, "class": c,
+                    "name": short_name(c), "png": png_path(Item(b, "", c)), "gif": None, "seed": 0,
+                    "settings": dict(spec.settings.to_dict(), targets=[c], model=b), "probability": 0.5, "rank": 1,
+                    "ranks": {m: 1 + (m != b) for m in backbones}, "torch_threads": 1}
+            store.write(Rendered(c, encode_png(Image.new("RGB", (16, 16), (c, 0, 0)), meta), None, meta, {}), {})
+
+
+def test_many_classes_are_paged_and_the_search_narrows_them(tmp_path):
+    fake_atlas(tmp_path / "a", range(30), BACKBONES)
+    at = open_app(PAGE, {"atlas_dir": str(tmp_path / "a"), "page": "2"})
+    assert_ok(at)
+    assert len(at.main.image) == 12  # 24 classes a page: page 2 holds classes 24-29, two backbones each
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "**24** " in markdown and "**29** " in markdown and "**23** " not in markdown
+    # page 3 of a search with one page of results shows that page
+    at = open_app(PAGE, {"atlas_dir": str(tmp_path / "a"), "page": "3", "search": "shark"})
+    assert_ok(at)
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "**2** great white shark" in markdown and "**3** tiger shark" in markdown and "**1** " not in markdown
