@@ -118,7 +118,10 @@ def render_batch(task: Task) -> list[Rendered]:
     from ..classvis import ClassVisRun, ClassVisSettings
     from ..models import load_model_cached
 
+    from ..models import _load_model_cached
+
     started = time.perf_counter()
+    loads_before = _load_model_cached.cache_info().misses
     with torch_threads(task.threads):
         net = load_model_cached(task.backbone, device=task.device)  # loaded once per process, kept
         loaded = time.perf_counter()
@@ -172,6 +175,7 @@ def render_batch(task: Task) -> list[Rendered]:
                 "batch_size": n,
             },
             "worker": worker,
+            "models_loaded_by_task": _load_model_cached.cache_info().misses - loads_before,
         }
         out.append(Rendered(int(target), encode_png(result.images[i], meta), gifs[i], meta, extra))
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -56,9 +57,10 @@ def test_local_and_ray_give_the_same_pngs_for_the_same_seeds_threads_and_batches
 
     import netviz_core
 
-    spec = atlas_spec("1,76,130,963", ["tf_efficientnet_lite0"], "lucid", iterations=3, seed=5)
+    spec = atlas_spec("1,2,3,76,130,963", ["tf_efficientnet_lite0"], "lucid", iterations=3, seed=5)
     run_job(spec, tmp_path / "local", LocalExecutor(threads=1), batch_size=2)
     root = str(Path(netviz_core.__file__).resolve().parents[1])
+    environ = dict(os.environ)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": root}})
     try:
@@ -66,11 +68,21 @@ def test_local_and_ray_give_the_same_pngs_for_the_same_seeds_threads_and_batches
         assert ray.is_initialized()  # a session it did not start is left to its owner
     finally:
         ray.shutdown()
-    assert summary.executor == "ray" and summary.written == 4
+        # ray.init sets variables of its own in the driver (RAY_AUTH_MODE, PYTHONBREAKPOINT, ...): take them back
+        for name in set(os.environ) - set(environ):
+            del os.environ[name]
+        os.environ.update({k: v for k, v in environ.items() if os.environ.get(k) != v})
+    assert summary.executor == "ray" and summary.written == 6
     local = {r["png"]: r for r in JobDir(tmp_path / "local").rows()}
     remote = {r["png"]: r for r in JobDir(tmp_path / "ray").rows()}
-    assert set(local) == set(remote) and len(local) == 4
+    assert set(local) == set(remote) and len(local) == 6
     for png in local:
         assert (tmp_path / "local" / png).read_bytes() == (tmp_path / "ray" / png).read_bytes()
         assert local[png]["sha256"] == remote[png]["sha256"]
         assert remote[png]["executor"] == "ray" and remote[png]["worker"] != local[png]["worker"]
+    # 3 tasks on 2 CPUs: a worker that runs several tasks loads the backbone for the first one only
+    loads: dict[str, dict[tuple, int]] = {}
+    for row in remote.values():
+        loads.setdefault(row["worker"], {})[tuple(row["batch"])] = row["models_loaded_by_task"]
+    assert sum(len(batches) for batches in loads.values()) == 3
+    assert all(sum(batches.values()) == 1 for batches in loads.values()), loads
