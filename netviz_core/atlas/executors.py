@@ -56,6 +56,18 @@ class LocalExecutor:
             yield task, render_batch(task)
 
 
+def render_on_ray_worker(task: Task) -> list[Rendered]:
+    """``render_batch`` with torch's threads set from the CPUs Ray assigned to this task (no oversubscription)."""
+    import dataclasses
+
+    import ray
+
+    assigned = ray.get_runtime_context().get_assigned_resources().get("CPU")
+    if assigned is not None and int(assigned) >= 1 and int(assigned) != task.threads:
+        task = dataclasses.replace(task, threads=int(assigned))
+    return render_batch(task)
+
+
 def parse_address(address: str) -> tuple[str, int] | None:
     """(host, port) to probe for a Ray address; None for 'auto' (Ray finds a local cluster itself)."""
     text = address.strip()
@@ -188,7 +200,7 @@ class RayExecutor:
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, list[Rendered]]]:
         import ray
 
-        remote = ray.remote(num_cpus=self.threads, max_retries=1)(render_batch)
+        remote = ray.remote(num_cpus=self.threads, max_retries=1)(render_on_ray_worker)
         pending = {remote.remote(task): task for task in tasks}
         try:
             while pending:
@@ -203,8 +215,3 @@ class RayExecutor:
         finally:
             for ref in pending:  # interrupted or failed: what is still queued is not wanted any more
                 ray.cancel(ref, force=True)
-
-
-def cpu_count() -> int:
-    """CPUs this process may use (the affinity mask, not the machine's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

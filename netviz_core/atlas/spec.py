@@ -232,12 +232,6 @@ class JobSpec:
         except NetVizError as exc:
             raise AtlasError(f"Sweep point {variant.label()}: {exc}") from None
 
-    def variant(self, variant_id: str) -> Variant:
-        for v in self.variants:
-            if v.id == variant_id:
-                return v
-        raise AtlasError(f"No grid point {variant_id!r} in this job.")
-
     def items(self) -> list[Item]:
         return [Item(b, v.id, c) for b in self.backbones for v in self.variants for c in self.classes]
 
@@ -283,11 +277,3 @@ def _settings(preset: str | None, overrides: dict) -> ClassVisSettings:
         return settings_for(preset, **overrides)
     except NetVizError as exc:
         raise AtlasError(str(exc)) from None
-
-
-def spec_from_identity(identity: dict[str, Any], classes: Sequence[int], gif: bool = False) -> JobSpec:
-    """The job a manifest describes (for the dashboard and for extending a run)."""
-    grid = tuple((k, tuple(v)) for k, v in identity.get("grid", {}).items())
-    return JobSpec(identity["kind"], tuple(classes), tuple(identity["backbones"]),
-                   ClassVisSettings.from_dict(identity["settings"]), grid=grid,
-                   held_out=tuple(identity.get("held_out", ())), gif=gif)
