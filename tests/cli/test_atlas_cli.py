@@ -121,3 +121,21 @@ def test_a_directory_of_another_run_is_one_line_and_keeps_its_files(tmp_path, ca
     err = capsys.readouterr().err
     assert "holds another run (tv_weight: 0.0005 there, 0.0 here)" in err and err.count("\n") == 1
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.long
+def test_two_runs_writing_one_directory_at_once_leave_it_valid(tmp_path):
+    out = tmp_path / "atlas"
+    argv = [sys.executable, "-m", "netviz_core", "atlas", "--classes", "0-5", "--out", str(out), "--batch-size", "1",
+            "--iterations", "1", "--threads", "1", "--no-progress"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    procs = [subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+    for line in (out / "index.jsonl").read_text().splitlines():
+        json.loads(line)  # no interleaved or cut lines
+    report = JobDir(out).scan()
+    assert sorted(key[2] for key in report.rows) == list(range(6)) and not report.corrupt_files
+    assert not list(out.rglob("*.tmp"))
