@@ -43,6 +43,7 @@ PAGES = [
             url_path="compare"),
     st.Page("app_pages/6_layer_explorer.py", title="Layer Explorer", icon=":material/layers:",
             url_path="layer_explorer"),
+    st.Page("app_pages/7_atlas.py", title="Atlas", icon=":material/grid_view:", url_path="atlas"),
 ]
 
 page = st.navigation(PAGES)

@@ -163,6 +163,11 @@ PARAMS: dict[str, Spec] = {
                             "channel's pattern take over (log scale)."),
     # -- compare backbones ---------------------------------------------------------------------------------
     "models": Spec("Models (2-3)", "Bundled offline backbones, or the model chosen in the sidebar."),
+    # -- atlas ----------------------------------------------------------------------------------------------
+    "atlas_dir": Spec("Atlas or sweep directory", "A directory made by `netviz atlas` or `netviz sweep` (on this "
+                      "server's disk); the page reads its index and images and runs no model."),
+    "search": Spec("Search classes", "Part of a class name, or a class index."),
+    "page": Spec("Page", "Which page of the matching classes is shown."),
 }
 
 

@@ -70,3 +70,7 @@ class FoolingError(NetVizError, ValueError):
 
 class LayerError(NetVizError, ValueError):
     """A layer was named that the model does not have, or one that is not a feature map, or a channel/position outside it."""
+
+
+class AtlasError(NetVizError, ValueError):
+    """A batch job (class atlas or sweep) was asked for with bad inputs, or cannot write its directory."""

@@ -17,7 +17,7 @@ import traceback
 
 from ..errors import NetVizError
 
-SUBCOMMANDS = ("classify", "saliency", "fool", "classvis", "impressions", "features")
+SUBCOMMANDS = ("classify", "saliency", "fool", "classvis", "impressions", "features", "atlas", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:

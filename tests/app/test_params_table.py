@@ -23,6 +23,7 @@ PAGES = {
     "app_pages/4_class_impressions.py": ("ci", [{}, {"make": "negative"}]),
     "app_pages/5_compare_backbones.py": ("cmp", [{}]),
     "app_pages/6_layer_explorer.py": ("lx", [{}]),
+    "app_pages/7_atlas.py": ("atlas", [{}]),
 }
 KINDS = ("slider", "select_slider", "selectbox", "multiselect", "radio", "toggle", "number_input", "text_input")
 
