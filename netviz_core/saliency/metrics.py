@@ -58,7 +58,8 @@ from torch import nn
 
 from ..errors import SaliencyError
 from ..models import LoadedModel
-from .base import as_input_batch, check_blur_sigma, check_choice, check_integer, reference_image, resolve_targets
+from ..targets import resolve_targets
+from .base import as_input_batch, check_blur_sigma, check_choice, check_integer, predicted_classes, reference_image
 
 SCORES = ("probability", "logit")
 DELETION_BASELINES = ("mean", "blur", "black")
@@ -195,7 +196,9 @@ def _one_map(saliency_map, size: tuple[int, int]) -> torch.Tensor:
 
 
 def _target(net: LoadedModel, x: torch.Tensor, target) -> int:
-    return int(resolve_targets(net, x, target)[0])
+    if target is None:
+        return int(predicted_classes(net, x)[0])
+    return resolve_targets(net, target, x.shape[0])[0]
 
 
 def removal_ranks(saliency_map: torch.Tensor, seed: int = 0) -> torch.Tensor:
