@@ -56,10 +56,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import SaliencyError
-from ..models import LoadedModel
-from ..targets import resolve_targets
-from .base import as_input_batch, check_blur_sigma, check_choice, check_integer, predicted_classes, reference_image
+from ...errors import SaliencyError
+from ...models import LoadedModel
+from ...targets import resolve_targets
+from ..base import as_input_batch, check_blur_sigma, check_choice, check_integer, predicted_classes, reference_image
 
 SCORES = ("probability", "logit")
 DELETION_BASELINES = ("mean", "blur", "black")
@@ -219,7 +219,7 @@ def removal_ranks(saliency_map: torch.Tensor, seed: int = 0) -> torch.Tensor:
 def _class_scores(net: LoadedModel, images: list[torch.Tensor] | torch.Tensor, target: int, settings: MetricSettings) -> list[float]:
     """The target's score for each image of a (lazily built) list, ``batch_size`` at a time."""
     if settings.fold_batchnorm:
-        from ..optimize.folding import input_gradient_model
+        from ...optimize.folding import input_gradient_model
 
         net = input_gradient_model(net)  # forward only: the folded copy gives the same logits
     out: list[float] = []
@@ -561,8 +561,8 @@ def spearman(a, b) -> float:
 
 
 def method_class(method: str):
-    from . import METHODS
-    from .baselines import BASELINES
+    from .. import METHODS
+    from ..baselines import BASELINES
 
     cls = METHODS.get(method) or BASELINES.get(method) if isinstance(method, str) else None
     if cls is None:
