@@ -44,7 +44,6 @@ import torch
 from PIL import Image
 
 from . import animation
-from . import targets as targets_mod
 from .classes import short_name
 from .errors import ClassVisualizationError, NetVizError
 from .optimize import engine
@@ -56,6 +55,7 @@ from .optimize.spectrum import MAGNITUDES
 from .optimize.steps import OPTIMIZERS, step_rule_for
 from .optimize.transforms import ClampToPixelRange, GaussianBlur, Jitter, lucid_transforms, maco_transforms
 from .settings import JsonSettings
+from .targets import resolve_targets
 
 OBJECTIVES = ("logit", "posterior")
 INITS = ("noise", "mean")
@@ -238,11 +238,6 @@ def settings_for(preset: str | None = DEFAULT_PRESET, **overrides) -> ClassVisSe
     return base.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def resolve_targets(net, targets: Sequence[int | str] | int | str) -> tuple[int, ...]:
-    """Class indices from indices, digit strings or name fragments (``netviz_core.targets``)."""
-    return tuple(targets_mod.resolve_targets(net, targets))
-
-
 def parametrization(s: ClassVisSettings):
     """The engine's parametrization for these settings."""
     if s.parametrization == "fourier":
@@ -381,7 +376,7 @@ class ClassVisRun:
             settings = settings.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
         if targets is None:
             targets = settings.targets
-        resolved = resolve_targets(net, targets)
+        resolved = tuple(resolve_targets(net, targets))
         if settings.model is not None and settings.model != net.name:
             raise ClassVisualizationError(
                 f"These settings were made for {settings.model}, not {net.name}; load that model to reproduce them."

@@ -9,6 +9,7 @@ same message:
   a name fragment (``resolve_class``), a tensor or a sequence of them; one target
   is given to all ``n`` images.  Every problem with a target is a ``ClassLookupError``.
 * ``as_target_tensor(targets, n, device)``: indices as a LongTensor (n,) on a device.
+* ``target_tensor(net, targets, n)``: both at once, on the model's device.
 * ``as_input_batch(net, images)``: a normalised float batch (N, 3, H, W) on the
   model's device, from a tensor or image sources (preprocessed here).  Every problem
   with the images is an ``ImageInputError``.
@@ -78,6 +79,11 @@ def as_target_tensor(targets, n: int, device: torch.device | str) -> torch.Tenso
     if t.numel() != n:
         raise ClassLookupError(f"Got {t.numel()} targets for {_batch(n)}; give one target or one per image.")
     return t
+
+
+def target_tensor(net, targets, n: int) -> torch.Tensor:
+    """``resolve_targets`` then ``as_target_tensor``: class indices (n,) on ``net.device``."""
+    return as_target_tensor(resolve_targets(net, targets, n), n, net.device)
 
 
 def as_input_batch(net, images, *, at_input_size: bool = False) -> torch.Tensor:

@@ -57,17 +57,22 @@ def test_target_tensor_broadcasts_one_index_and_checks_the_count():
 
 
 def test_the_techniques_read_targets_the_same_way(lite0):
-    from netviz_core.classvis import resolve_targets as classvis_targets
-    from netviz_core.impressions.method import resolve_targets as impression_targets
-    from netviz_core.saliency.base import resolve_targets as saliency_targets
+    from netviz_core import targets
+    from netviz_core.classvis import ClassVisRun
+    from netviz_core.impressions import method as impressions
+    from netviz_core.saliency import base as saliency_base
+    from netviz_core.saliency.cam import class_activation_map
 
+    # The one resolver: the techniques use netviz_core.targets' own function, none has a copy of its own.
+    assert impressions.resolve_targets is targets.resolve_targets
+    assert not hasattr(saliency_base, "resolve_targets")
     x = torch.zeros(2, 3, 224, 224)
-    assert list(classvis_targets(lite0, ["tarantula", 1])) == [76, 1]
-    assert impression_targets(lite0, ["tarantula", 1]) == [76, 1]
-    assert saliency_targets(lite0, x, ["tarantula", 1]).tolist() == [76, 1]
-    for resolve in (lambda t: classvis_targets(lite0, t), lambda t: impression_targets(lite0, t),
-                    lambda t: saliency_targets(lite0, x, t)):
-        with pytest.raises(ClassLookupError):
+    assert ClassVisRun(lite0, ["tarantula", 1]).settings.targets == (76, 1)
+    assert class_activation_map(lite0, x, ["tarantula", 1]).targets.tolist() == [76, 1]
+    assert targets.target_tensor(lite0, ["tarantula", 1], 2).tolist() == [76, 1]
+    for resolve in (lambda t: ClassVisRun(lite0, t), lambda t: next(impressions.impression_frames(lite0, t)),
+                    lambda t: class_activation_map(lite0, x, t)):
+        with pytest.raises(ClassLookupError, match="No target class given"):
             resolve([])
 
 

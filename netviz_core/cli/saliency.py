@@ -88,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
 
         target = int(predict_logits(net, x).argmax(1)[0])
     maps = saliency(net, x, target, method=args.method)
-    from ..classes import resolve_class
+    from ..targets import resolve_targets
 
-    target = resolve_class(target, net.class_names)
+    target = resolve_targets(net, target, 1)[0]
     box = localize(maps[0], geometry) if args.box else None
     look = {"colormap": args.colormap, "clip_percentile": args.clip_percentile, "smooth": args.smooth,
             "outside_shade": DEFAULT_OUTSIDE_SHADE}

@@ -31,7 +31,6 @@ from typing import Any, Iterator, Sequence
 
 import torch
 
-from .. import targets as targets_mod
 from ..errors import ImpressionError
 from ..optimize.engine import Frame, make_generators, optimize, run
 from ..optimize.folding import input_gradient_model
@@ -40,16 +39,12 @@ from ..optimize.objectives import ClassLogit, Objective, TotalVariation
 from ..optimize.parametrizations import Maco, Parametrization, parametrization_for
 from ..optimize.steps import Adam
 from ..optimize.transforms import ClampToPixelRange, lucid_transforms
+from ..targets import resolve_targets
 from .circles import circle_mask, most_activated_circle
 from .parametrized import MaskedOverBackground, RateMapGradient
 from .schedule import MapScaledGradient, SaliencyLearningRate, radius_at
 from .settings import ImpressionSettings
 from .transforms import RandomImpressionInputTransforms, RandomImpressionTransforms, TVStep
-
-
-def resolve_targets(net, targets) -> list[int]:
-    """Class indices from an int, a name fragment or a list of them (``netviz_core.targets``)."""
-    return targets_mod.resolve_targets(net, targets)
 
 
 def _settings_or_default(settings: ImpressionSettings | None) -> ImpressionSettings:

@@ -31,39 +31,27 @@ equals separate runs.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import torch
 
-#: Lucid's colour correlation (the square root of the ImageNet RGB covariance, by SVD).
-COLOR_CORRELATION_SVD_SQRT = torch.tensor(
-    [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], dtype=torch.float64
+# COLOR_CORRELATION, ENCODE_EPS, frequencies and inverse_f_scale stay importable from here.
+from .spectral_basis import (  # noqa: F401
+    COLOR_CORRELATION,
+    COLOR_CORRELATION_SVD_SQRT,
+    ENCODE_EPS,
+    frequencies,
+    from_rgb_logits,
+    inverse_f_scale,
+    to_rgb_logits,
 )
-#: Normalised so that the largest column has norm 1 (Lucid's ``color_correlation_normalized``).
-COLOR_CORRELATION = COLOR_CORRELATION_SVD_SQRT / COLOR_CORRELATION_SVD_SQRT.norm(dim=0).max()
+from .spectrum import MAGNITUDES, magnitude_spectrum
+
 #: Lucid divides the inverse FFT by 4 ("magic"): smaller values start the sigmoid in its linear part.
 FOURIER_SCALE_DIVISOR = 4.0
-#: Encoding clamps pixels to [ε, 1 − ε] before the inverse sigmoid (0 and 1 have no finite preimage).
-ENCODE_EPS = 1e-6
 
 
 def _pixel_range(net) -> tuple[torch.Tensor, torch.Tensor]:
     return net.mean.reshape(1, 3, 1, 1).float(), net.std.reshape(1, 3, 1, 1).float()
-
-
-@lru_cache(maxsize=16)
-def frequencies(h: int, w: int) -> torch.Tensor:
-    """|f| of each bin of ``torch.fft.rfft2`` of an h×w image (cycles per pixel), shape (h, w//2+1)."""
-    fy = torch.fft.fftfreq(h, dtype=torch.float64)[:, None]
-    fx = torch.fft.rfftfreq(w, dtype=torch.float64)[None, :]
-    return (fx * fx + fy * fy).sqrt()
-
-
-@lru_cache(maxsize=16)
-def inverse_f_scale(h: int, w: int, decay: float = 1.0) -> torch.Tensor:
-    """1 / max(|f|, 1/max(h, w))^decay per bin (Lucid's spectrum scale), float32 (h, w//2+1)."""
-    f = frequencies(h, w).clamp_min(1.0 / max(h, w))
-    return (1.0 / f**decay).float()
 
 
 class Parametrization:
@@ -104,17 +92,6 @@ class Pixel(Parametrization):
         return torch.stack([torch.randn(3, *size, generator=g) for g in generators]).to(net.device)
 
 
-def _to_rgb_logits(y: torch.Tensor) -> torch.Tensor:
-    """Decorrelated colour (N, 3, H, W) -> RGB logits: Lucid's ``_linear_decorrelate_color``."""
-    m = COLOR_CORRELATION.to(device=y.device, dtype=y.dtype)
-    return torch.einsum("ij,njhw->nihw", m, y)
-
-
-def _from_rgb_logits(z: torch.Tensor) -> torch.Tensor:
-    m = torch.linalg.inv(COLOR_CORRELATION).to(device=z.device, dtype=z.dtype)
-    return torch.einsum("ij,njhw->nihw", m, z)
-
-
 def _to_normalised(pixels01: torch.Tensor, net) -> torch.Tensor:
     mean, std = _pixel_range(net)
     return (pixels01 - mean.to(pixels01.device)) / std.to(pixels01.device)
@@ -145,13 +122,13 @@ class Fourier(Parametrization):
         h, w = image_size(p)
         spectrum = torch.complex(p[:, :3], p[:, 3:]) * self._scale(h, w, p.device)
         y = torch.fft.irfft2(spectrum, s=(h, w), norm="ortho") / FOURIER_SCALE_DIVISOR
-        return _to_normalised(torch.sigmoid(_to_rgb_logits(y)), net)
+        return _to_normalised(torch.sigmoid(to_rgb_logits(y)), net)
 
     def encode(self, x, net):
         h, w = x.shape[-2:]
         check_size(h, w)
         pixels = _to_pixels01(x.detach().float(), net).clamp(ENCODE_EPS, 1 - ENCODE_EPS)
-        y = _from_rgb_logits(torch.logit(pixels)) * FOURIER_SCALE_DIVISOR
+        y = from_rgb_logits(torch.logit(pixels)) * FOURIER_SCALE_DIVISOR
         spectrum = torch.fft.rfft2(y, norm="ortho") / self._scale(h, w, x.device)
         return torch.cat([spectrum.real, spectrum.imag], dim=1).contiguous()
 
@@ -185,15 +162,11 @@ class Maco(Parametrization):
     name = "maco"
 
     def __init__(self, magnitude: str = "1/f", decay: float = 1.0):
-        from .spectrum import MAGNITUDES
-
         if magnitude not in MAGNITUDES:
             raise ValueError(f"Unknown MACO magnitude {magnitude!r}; choose one of: {', '.join(MAGNITUDES)}.")
         self.magnitude, self.decay = magnitude, float(decay)
 
     def _magnitude(self, h: int, w: int, device) -> torch.Tensor:
-        from .spectrum import magnitude_spectrum
-
         return magnitude_spectrum(self.magnitude, h, w, self.decay).to(device)
 
     def decode(self, p, net):
@@ -202,14 +175,14 @@ class Maco(Parametrization):
         y = torch.fft.irfft2(torch.polar(mag.expand_as(p), p), s=(h, w), norm="ortho")
         y = y - y.mean(dim=(1, 2, 3), keepdim=True)
         y = y / (y.flatten(1).std(dim=1).view(-1, 1, 1, 1) + 1e-5)
-        return _to_normalised(torch.sigmoid(_to_rgb_logits(y)), net)
+        return _to_normalised(torch.sigmoid(to_rgb_logits(y)), net)
 
     def encode(self, x, net):
         """The phase of the image's spectrum (its magnitude is replaced by the fixed one: not invertible)."""
         h, w = x.shape[-2:]
         check_size(h, w)
         pixels = _to_pixels01(x.detach().float(), net).clamp(ENCODE_EPS, 1 - ENCODE_EPS)
-        y = _from_rgb_logits(torch.logit(pixels))
+        y = from_rgb_logits(torch.logit(pixels))
         return torch.angle(torch.fft.rfft2(y, norm="ortho")).contiguous()
 
     def random(self, net, generators, size):

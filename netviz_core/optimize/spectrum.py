@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .parametrizations import COLOR_CORRELATION, ENCODE_EPS, frequencies, inverse_f_scale
+from .spectral_basis import ENCODE_EPS, frequencies, from_rgb_logits, inverse_f_scale
 
 MAGNITUDES = ("1/f", "photos")
 #: Side of the crops the photo spectrum is measured on, and its number of frequency bands.
@@ -73,7 +73,6 @@ def photo_magnitude(paths: list[Path], crops_per_image: int = 9) -> torch.Tensor
 
     total = torch.zeros(3, CROP, CROP // 2 + 1, dtype=torch.float64)
     count = 0
-    inverse = torch.linalg.inv(COLOR_CORRELATION)
     for path in paths:
         im = Image.open(path).convert("RGB")
         side = min(im.size)
@@ -83,7 +82,7 @@ def photo_magnitude(paths: list[Path], crops_per_image: int = 9) -> torch.Tensor
             oy = (im.size[1] - crop) * (k // 3) // 2
             tile = im.crop((ox, oy, ox + crop, oy + crop)).resize((CROP, CROP), Image.Resampling.BICUBIC)
             x = torch.from_numpy(np.asarray(tile, dtype=np.float64)).permute(2, 0, 1) / 255
-            y = torch.einsum("ij,jhw->ihw", inverse, torch.logit(x.clamp(ENCODE_EPS * 1e3, 1 - ENCODE_EPS * 1e3)))
+            y = from_rgb_logits(torch.logit(x.clamp(ENCODE_EPS * 1e3, 1 - ENCODE_EPS * 1e3))[None])[0]
             total += torch.fft.rfft2(y, norm="ortho").abs()
             count += 1
     if count == 0:

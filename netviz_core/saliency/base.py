@@ -18,8 +18,7 @@ import torch.nn.functional as F
 
 from ..errors import SaliencyError
 from ..models import LoadedModel
-from .. import targets as _targets
-from ..targets import as_input_batch, as_target_tensor
+from ..targets import as_input_batch, target_tensor
 
 
 class SaliencyMethod:
@@ -57,7 +56,10 @@ class SaliencyMethod:
 
     def __call__(self, x: torch.Tensor, target=None) -> torch.Tensor:
         x = as_input_batch(self.net, x)
-        targets = resolve_targets(self.net, x, target, predict=self.needs_predictions())
+        if target is not None:
+            targets = target_tensor(self.net, target, x.shape[0])
+        else:
+            targets = predicted_classes(self.net, x) if self.needs_predictions() else None
         maps = self.compute(x, targets)
         return finish_maps(maps, self.net.input_size)
 
@@ -86,18 +88,10 @@ def check_blur_sigma(value, label: str = "blur_sigma") -> None:
 
 
 
-def resolve_targets(net: LoadedModel, x: torch.Tensor, target, *, predict: bool = True) -> torch.Tensor | None:
-    """Class indices (N,) from ``target``: None (the predicted class), or as ``netviz_core.targets`` reads them.
-
-    With ``target=None`` and ``predict=False`` returns None: the caller predicts itself.
-    """
-    n = x.shape[0]
-    if target is None:
-        if not predict:
-            return None
-        with torch.no_grad():
-            return net(x).argmax(1)
-    return as_target_tensor(_targets.resolve_targets(net, target, n), n, net.device)
+def predicted_classes(net: LoadedModel, x: torch.Tensor) -> torch.Tensor:
+    """The model's top class for each image of ``x`` (N,): what ``target=None`` means in saliency."""
+    with torch.no_grad():
+        return net(x).argmax(1)
 
 
 def resize_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

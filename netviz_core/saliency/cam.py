@@ -23,8 +23,8 @@ from torch import nn
 
 from ..errors import UnsupportedModelError
 from ..models import LoadedModel
-from ..targets import as_input_batch
-from .base import SaliencyMethod, resolve_targets
+from ..targets import as_input_batch, target_tensor
+from .base import SaliencyMethod
 from .features import split_features
 
 #: |sum_k w_k^c mean f_k + b_c - S_c| must stay below this times (1 + max |S|) for the head to count as GAP + linear.
@@ -82,9 +82,7 @@ def class_activation_map(net: LoadedModel, x, target=None) -> ClassActivationMap
         error = (predicted - logits).abs().max().item()
         if error > HEAD_CHECK_TOLERANCE * (1.0 + logits.abs().max().item()):
             raise _head_unsupported(module, f"head is not (its logits differ from GAP + linear by up to {error:.3g})")
-        targets = resolve_targets(net, x, target, predict=False)
-        if targets is None:
-            targets = logits.argmax(1)
+        targets = logits.argmax(1) if target is None else target_tensor(net, target, x.shape[0])
         w_c = w[torch.arange(f.shape[0], device=f.device), targets]  # (N, K)
         maps = torch.einsum("nk,nkhw->nhw", w_c, f)
         return ClassActivationMap(maps=maps, bias=bias.gather(1, targets[:, None])[:, 0], logits=logits, targets=targets)
