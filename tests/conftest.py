@@ -120,11 +120,12 @@ def _guarded(what: str):
 
 @pytest.fixture(autouse=True, scope="session")
 def third_party_import_side_effects():
-    """Imports that set process-wide state once, done before the guards look: streamlit sets MPLBACKEND,
-    ray sets RAY_CLIENT_MODE (tests/saliency/test_reference_parity.py undoes pytorch-grad-cam's own)."""
+    """Imports that set process-wide state once, done before the guards look: timm (through torch's
+    inductor) sets TORCHINDUCTOR_CACHE_DIR, streamlit MPLBACKEND, ray RAY_CLIENT_MODE
+    (tests/saliency/test_reference_parity.py undoes pytorch-grad-cam's own)."""
     import importlib
 
-    for name in ("streamlit", "ray"):
+    for name in ("timm", "streamlit", "ray"):
         try:
             importlib.import_module(name)
         except ImportError:  # pragma: no cover - the library's tests run without the app's dependencies

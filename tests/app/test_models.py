@@ -65,3 +65,27 @@ def test_keep_leaves_torch_threads_to_the_embedding_process(monkeypatch, restore
     before = _in_a_thread(torch.get_num_threads)
     assert _in_a_thread(lambda: (models.leave_a_core_for_the_browser(), torch.get_num_threads())) == (before, before)
     assert _in_a_thread(torch.get_num_threads) == before
+
+
+def test_a_model_is_loaded_once_however_many_sessions_use_it(monkeypatch):
+    """The README's promise: models load once per process and every session shares them."""
+    from netviz_app import models
+
+    from .conftest import assert_ok, open_app
+
+    loads: list[tuple] = []
+    real = models.load_model
+
+    def counting(*args, **kwargs):
+        loads.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(models, "load_model", counting)
+    models.cached_model.clear()
+    try:
+        sessions = [open_app(image="chelsea.png") for _ in range(3)]  # three browser sessions
+        for at in sessions:
+            assert_ok(at)
+        assert [name for name, *_ in loads] == ["tf_efficientnet_lite0"], loads
+    finally:
+        models.cached_model.clear()  # later tests load through the real function again
