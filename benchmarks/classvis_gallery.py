@@ -216,6 +216,8 @@ def summary(rows: list[dict], photo: float | None = None) -> dict:
         "recognised_median_s": None if median_s == float("inf") else median_s,
         "recognised_max_s": None if never else max(times),
         "never_recognised": never,
+        # Rows judged again from an earlier run's PNGs (--rejudge) have no time to recognition.
+        "recognition_measured": not any("rejudged_from" in r for r in rows),
     }
     if photo:
         out["roughness_vs_photos"] = out["roughness"] / photo
@@ -255,10 +257,11 @@ def markdown(results: dict) -> str:
     for (label, maker), s in summaries.items():
         n = s["classes"]
         each = ", ".join(f"{short(m)}{'*' if m == maker else ''} {c}" for m, c in s["top1"].items())
+        seen = (f"{_s(s['recognised_median_s'])} / {_s(s['recognised_max_s'])} ({s['never_recognised']})"
+                if s["recognition_measured"] else "not measured (re-judged PNGs)")
         lines.append(
             f"| {label} | {short(maker)} | {s['steps']} | {each} | **{s['top1_all_held_out']}/{n}** "
-            f"| {s['top5_all_held_out']}/{n} | {_s(s['recognised_median_s'])} / {_s(s['recognised_max_s'])} "
-            f"({s['never_recognised']}) | {s['seconds_per_image']:.0f} |")
+            f"| {s['top5_all_held_out']}/{n} | {seen} | {s['seconds_per_image']:.0f} |")
     lines += [
         "",
         "Colour and contrast: mean over the pictures [min, max]; the sample photos at 224 px beside them. "
@@ -293,7 +296,7 @@ def markdown(results: dict) -> str:
                 cells.append("")
                 continue
             ranks = " / ".join(f"({v['rank']})" if m == maker else str(v["rank"]) for m, v in r["models"].items())
-            cells.append(f"{ranks}, {_s(r['recognised_s'], '{:.0f} s')}")
+            cells.append(ranks if "rejudged_from" in r else f"{ranks}, {_s(r['recognised_s'], '{:.0f} s')}")
         lines.append(f"| {c} {name} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Judges in each cell: " + " / ".join(short(m) for m in results["rows"][0]["models"]) + ".")
@@ -384,6 +387,42 @@ def merge(parts: list[Path], out: Path, with_gallery: bool) -> int:
     return 0
 
 
+def rejudge(previous: Path, out: Path) -> int:
+    """Judge the PNGs of an earlier run again on today's judges and add the picture statistics.
+
+    No image is made again (so there is no time to recognition): this puts an earlier
+    gallery, made before MobileNet-V2 was bundled, beside a new one at the cost of a few
+    forward passes.  Rows keep their seconds per image, from the earlier run.
+    """
+    import torch
+    from PIL import Image
+
+    from netviz_core.image_stats import image_stats
+    from netviz_core.models import load_model_cached
+
+    old = json.loads(previous.read_text())
+    judges = [load_model_cached(m, device="cpu") for m in JUDGES]
+    rows = []
+    for r in old["rows"]:
+        path = ROOT / r["png"]
+        if not path.is_file():
+            print(f"skipped (no PNG): {r['png']}", file=sys.stderr)
+            continue
+        maker = r.get("maker", MODELS[0])
+        with Image.open(path) as im:
+            stats = image_stats(im)
+            roughness = mean_abs_neighbour_difference(im)
+        rows.append({**r, "maker": maker, "models": judge(judges, path, r["class"]), **stats, "roughness": roughness,
+                     "held_out": [m for m in JUDGES if m != maker], "recognised_step": None, "recognised_s": None,
+                     "rejudged_from": _rel(previous)})
+    photos = photo_stats(judges[0])
+    results = {**old, "presets": list(dict.fromkeys(r["preset"] for r in rows)), "rows": rows,
+               "torch": torch.__version__, "photo_stats": photos,
+               "photo_roughness": sum(st["roughness"] for st in photos.values()) / len(photos)}
+    write(results, out, with_gallery=False)
+    return 0
+
+
 def parse_overrides(pairs: list[str]) -> dict:
     """KEY=VALUE settings overrides; VALUE is read as JSON when it parses (numbers, true/false), else a string."""
     out = {}
@@ -417,7 +456,10 @@ def main(argv=None) -> int:
     ap.add_argument("--images", default=str(RESULTS / "classvis_gallery"), help="folder for the PNGs")
     ap.add_argument("--no-gallery", action="store_true", help="do not write docs/images/classvis_gallery.png")
     ap.add_argument("--merge", nargs="+", metavar="JSON", help="combine the results of separate runs and stop")
+    ap.add_argument("--rejudge", metavar="JSON", help="judge an earlier run's PNGs on today's judges and stop")
     args = ap.parse_args(argv)
+    if args.rejudge:
+        return rejudge(Path(args.rejudge), Path(args.out))
     if args.merge:
         return merge([Path(p) for p in args.merge], Path(args.out), not args.no_gallery)
     if args.label and len(args.presets) != 1:
