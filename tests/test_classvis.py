@@ -296,3 +296,23 @@ def test_maco_batch_is_within_rounding_of_separate_runs_after_one_step(lite0):
     for i, (t, s) in enumerate(zip(targets, seeds)):
         alone = class_visualization(lite0, [t], seed=s, preset="maco", iterations=1)
         assert (batched.tensors[i] - alone.tensors[0]).abs().max() < 0.02, i
+
+
+def test_transfer_ranks_agree_with_the_probabilities(lite1, mobilenet, chelsea, coffee):
+    """Rank 1 is the judge's top-1; any rank is 1 + the number of classes given a higher probability."""
+    from netviz_core.classvis import transfer_ranks, transfer_scores
+
+    pictures, targets = [chelsea.convert("RGB"), coffee.convert("RGB")], [285, 1]  # Egyptian cat; goldfish
+    judges = {"lite1": lite1, "mobilenet": mobilenet}
+    ranks = transfer_ranks(pictures, targets, judges)
+    scores = transfer_scores(pictures, targets, judges)
+    assert set(ranks) == set(judges)
+    for name, net in judges.items():
+        for i, (im, t) in enumerate(zip(pictures, targets)):
+            p = predict_proba(net, preprocess(net, im))[0]
+            assert ranks[name][i] == int((p > p[t]).sum()) + 1
+            assert scores[name][i] == pytest.approx(float(p[t]), rel=1e-5)
+        assert ranks[name][1] > 5  # a goldfish is not in a cup of coffee
+    assert ranks["mobilenet"][0] <= 3  # the cat photo: a cat class near the top on another family
+    with pytest.raises(ClassVisualizationError, match="Got 2 images for 1 targets"):
+        transfer_ranks(pictures, [1], judges)
