@@ -130,3 +130,14 @@ def test_held_out_ranks_are_off_by_default():
     assert_ok(at)
     assert at.toggle(key="cv.held_out").value is False
     assert not [c.value for c in at.caption if c.value.startswith("Held-out backbones")]
+
+
+def test_a_link_runs_the_page_on_the_bundled_mobilenet():
+    """The sidebar offers every bundled backbone; ?model=mobilenetv2_100 (the README's advice) opens it offline."""
+    at = open_app(PAGE, {"model": "mobilenetv2_100", "iters": "2", "cls": "1"})
+    assert_ok(at)
+    at.button(key="cv.live.start").click().run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any("finished after 2 steps" in c.value and "mobilenetv2_100 (ImageNet weights, bundled offline)" in c.value
+               for c in at.caption), [c.value for c in at.caption]
