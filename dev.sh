@@ -20,10 +20,11 @@ setup() {
     fi
     local stamp="$VENV/.netviz-installed"
     local wanted
-    wanted="$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -c1-16)"
+    wanted="$(cat requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml | sha256sum | cut -c1-16)"
     if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
         echo "dev.sh: installing dependencies (torch comes from the local disk; about a minute)" >&2
         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements-nodeps.txt
         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
         echo "$wanted" > "$stamp"
     fi

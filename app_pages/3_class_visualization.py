@@ -7,10 +7,12 @@ import streamlit as st
 from netviz_app import classvis_params, classvis_view, live, sidebar
 from netviz_app.charts import score_curve
 from netviz_app.media import gif_bytes, png_bytes
+from netviz_app.models import cached_model
 from netviz_app.state import Param, UrlState, sidebar_state
 from netviz_core.classvis import DEFAULT_PRESET, PRESETS, ClassVisRun, settings_for
 from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
+from netviz_core.models import BUNDLED_MODELS
 
 ctx = sidebar.page_header("Class Visualization", "I* = argmax_I S_c(I) - λ‖I‖² - λ1·TV(I), I = decode(p)  (Simonyan et al.; CS231n; "
                                                  "Lucid's Fourier parametrization and transforms; MACO).")
@@ -21,6 +23,7 @@ CUSTOM = "custom"
 state = UrlState(PREFIX).declare(
     Param("target", "int", 76 if net.num_classes > 76 else 0, lo=0, hi=net.num_classes - 1, aliases=("cls",)),
     Param("preset", "choice", DEFAULT_PRESET, choices=(*PRESETS, CUSTOM)),
+    Param("held_out", "bool", False),
     *classvis_params.settings_params(max_iterations=500, preset=classvis_params.preset_from_url()),
 )
 
@@ -35,6 +38,7 @@ state.class_select("target", names, container=top[0])
 classvis_params.mark_custom(state, CUSTOM)
 state.selectbox("preset", container=top[1], on_change=apply_preset)
 start, stop = live.buttons(PREFIX, container=top[2], state=state)
+state.toggle("held_out", container=top[2])
 
 # The evolving image on the left, the settings beside it: with the settings open the image's top
 # stays above the fold (1024x768 and up); picture sizes follow the column width.
@@ -44,6 +48,7 @@ if present:  # the class name and probability in large type above the picture
     status_slot, image_slot, progress_slot = left.empty(), left.empty(), left.empty()
 else:
     image_slot, progress_slot, status_slot = left.empty(), left.empty(), left.empty()
+held_out_slot = left.empty()  # the other backbones' ranks of the class (the Held-out ranks toggle)
 with right.expander("Settings", expanded=not present):
     classvis_params.draw_settings(state, st.columns(2))
 chart_slot = right.empty()
@@ -67,6 +72,28 @@ view = classvis_view.LiveView(image_slot, chart_slot, status_slot, settings.iter
                               headline=names[target].split(",")[0] if present else None, progress_slot=progress_slot)
 
 
+def held_out_judges() -> dict:
+    """The bundled backbones that are not making the picture, loaded (cached per process), by name."""
+    if net.num_classes != 1000:
+        held_out_slot.info("Held-out ranks need a model of the 1000 ImageNet classes.")
+        return {}
+    judges = {}
+    for name in BUNDLED_MODELS:
+        if name != net.name:
+            try:
+                judges[name] = cached_model(name, None)
+            except NetVizError as exc:
+                held_out_slot.error(str(exc))
+                return {}
+    return judges
+
+
+def show_held_out(run) -> None:
+    caption = classvis_view.held_out_caption(run)
+    if caption:
+        held_out_slot.caption(caption)
+
+
 if live.decide(PREFIX, config, start, stop):
     try:
         job = ClassVisRun(net, [target], settings)
@@ -74,8 +101,16 @@ if live.decide(PREFIX, config, start, stop):
         st.error(str(exc))
         st.stop()
     run = live.begin(PREFIX, config, job, total=settings.iterations)
-    live.drive(run, job.frames(), classvis_view.recorder(net, settings.iterations), view.draw, max_fps=8,
-               on_error=NetVizError)  # the view draws the progress bar
+    record, draw = classvis_view.recorder(net, settings.iterations), view.draw
+    if state.get("held_out"):
+        judges = held_out_judges()
+        if judges:
+            record = classvis_view.held_out_recorder(record, net, target, judges)
+
+            def draw(run, _draw=view.draw):
+                _draw(run)
+                show_held_out(run)
+    live.drive(run, job.frames(), record, draw, max_fps=8, on_error=NetVizError)  # the view draws the progress bar
 
 run = live.shown(PREFIX, image_slot, "Press **Start**: the image evolves here while the optimiser runs. "
                  "With **Live** on, changing a setting restarts the run; Stop keeps the frames so far.")
@@ -91,6 +126,7 @@ if run.result is None and run.job is not None and run.job.last is not None:
 
 # After the run: a scrubber over the saved frames, the score curve, downloads.
 live.progress(run, progress_slot)
+show_held_out(run)
 shown_target = run.config[1]  # the class of the run shown (the selector may have moved on)
 results = results_slot.container()
 if live.stale(run, config):

@@ -49,6 +49,40 @@ def recorder(net, iterations: int) -> Callable[[LiveRun, Any], None]:
     return record
 
 
+#: Steps between two held-out checks: each costs one forward pass per held-out backbone (three, about one
+#: optimiser step of lite0), so checking every 8th step slows the run by roughly a tenth.
+HELD_OUT_EVERY = 8
+
+
+def held_out_recorder(record: Callable[[LiveRun, Any], None], net, target: int, judges: dict,
+                      every: int = HELD_OUT_EVERY) -> Callable[[LiveRun, Any], None]:
+    """``record`` plus, every ``every`` steps and at the last, each judge's rank of ``target`` for the 8-bit
+    picture (``run.notes["held_out"]``: a list of (step, {judge: rank}))."""
+    from netviz_core.classvis import transfer_ranks
+    from netviz_core.images import deprocess_batch
+
+    def record_with_ranks(run: LiveRun, frame) -> None:
+        record(run, frame)
+        if frame.step % every == 0 or frame.final:
+            ranks = transfer_ranks(deprocess_batch(net, frame.images[:1]), [target], judges)
+            run.notes.setdefault("held_out", []).append((frame.step, {name: r[0] for name, r in ranks.items()}))
+
+    return record_with_ranks
+
+
+def held_out_caption(run: LiveRun) -> str | None:
+    """The judges' latest ranks and the first step at which every one of them ranked the class first."""
+    checks = run.notes.get("held_out")
+    if not checks:
+        return None
+    step, ranks = checks[-1]
+    first = next((s for s, r in checks if all(v == 1 for v in r.values())), None)
+    since = (f"top-1 on all of them first at step {first}" if first is not None
+             else "not yet top-1 on all of them")
+    return (f"Held-out backbones (the 8-bit picture at step {step}): "
+            + ", ".join(f"{name} #{rank}" for name, rank in ranks.items()) + f"; {since}.")
+
+
 @dataclass
 class LiveView:
     """The picture, the score curve and the status line of one run, drawn into three Streamlit slots."""

@@ -73,6 +73,7 @@ class LiveRun:
     seen: int = 0  # how many frames the optimiser produced
     serial: int = field(default_factory=lambda: next(_serials))  # tells runs apart (e.g. in widget keys)
     total: int | None = None  # the number of steps the run will take, for the progress bar
+    notes: dict = field(default_factory=dict)  # page-specific records of the run (e.g. held-out ranks per step)
     stop_requested: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     idle: threading.Event = field(default_factory=_idle_event, repr=False, compare=False)  # no loop drives it
 

@@ -57,6 +57,9 @@ PARAMS: dict[str, Spec] = {
     "seed": Spec("Seed", "Seeds the random start and the random transformations: the same seed and settings "
                  "give the same image."),
     "live": Spec("Live", "On: changing a setting restarts the run at once. Off: changes wait for Start."),
+    "held_out": Spec("Held-out ranks", "On: every few steps the 8-bit picture is shown to the other bundled "
+                     "backbones, which did not make it, and their rank of the class is shown: the moment it stops "
+                     "being noise to other networks. Costs one forward pass per backbone per check; read at Start."),
     # -- classify & saliency --------------------------------------------------------------------
     "methods": Spec("Methods", "Saliency methods to show side by side.",
                     choices={"vanilla": "Vanilla gradient", "smoothgrad": "SmoothGrad", "guided": "Guided backprop",

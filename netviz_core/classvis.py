@@ -482,15 +482,9 @@ def _transfer_models(net, transfer: bool | Sequence[str]) -> list[str]:
     return [str(m) for m in transfer]
 
 
-def transfer_scores(images: Sequence[Image.Image], targets: Sequence[int],
-                    models: Sequence[str] | Mapping[str, Any] | None = None, *, device=None) -> dict[str, list[float]]:
-    """P(target) that each model gives each generated picture: does the image fool other backbones too?
-
-    Each 8-bit picture is fed to each model as a user's picture would be
-    (``preprocess``: resized to that model's input size, its normalisation).
-    ``models``: bundled model names (loaded here; default: every bundled backbone),
-    or a mapping label -> loaded model; the result is keyed the same way.
-    """
+def _transfer_probabilities(images: Sequence[Image.Image], targets: Sequence[int],
+                            models: Sequence[str] | Mapping[str, Any] | None, device) -> Iterator[tuple[str, torch.Tensor]]:
+    """(label, softmax (N, classes)) of each model for the 8-bit pictures, each fed as a user's picture."""
     from .images import preprocess
     from .models import BUNDLED_MODELS, load_model_cached
 
@@ -500,16 +494,38 @@ def transfer_scores(images: Sequence[Image.Image], targets: Sequence[int],
         scorers = list(models.items())
     else:
         scorers = [(name, None) for name in (BUNDLED_MODELS if models is None else models)]
-    out: dict[str, list[float]] = {}
     for name, other in scorers:
         if other is None:
             other = load_model_cached(name, device=None if device is None else str(device))
         x = torch.cat([preprocess(other, im) for im in images])
-        t = torch.as_tensor(list(targets), dtype=torch.long, device=other.device)
         with torch.no_grad():
-            p = other(x).float().softmax(1).gather(1, t[:, None])[:, 0]
-        out[name] = p.tolist()
-    return out
+            yield name, other(x).float().softmax(1).cpu()
+
+
+def transfer_scores(images: Sequence[Image.Image], targets: Sequence[int],
+                    models: Sequence[str] | Mapping[str, Any] | None = None, *, device=None) -> dict[str, list[float]]:
+    """P(target) that each model gives each generated picture: does the image fool other backbones too?
+
+    Each 8-bit picture is fed to each model as a user's picture would be
+    (``preprocess``: resized to that model's input size, its normalisation).
+    ``models``: bundled model names (loaded here; default: every bundled backbone),
+    or a mapping label -> loaded model; the result is keyed the same way.
+    """
+    t = torch.as_tensor(list(targets), dtype=torch.long)[:, None]
+    return {name: p.gather(1, t)[:, 0].tolist()
+            for name, p in _transfer_probabilities(images, targets, models, device)}
+
+
+def transfer_ranks(images: Sequence[Image.Image], targets: Sequence[int],
+                   models: Sequence[str] | Mapping[str, Any] | None = None, *, device=None) -> dict[str, list[int]]:
+    """The rank (1 = top-1) of each picture's target on each model; arguments as ``transfer_scores``.
+
+    A backbone that did not make the picture and ranks its class first recognises it:
+    the Class Visualization page shows these ranks as the picture evolves.
+    """
+    t = torch.as_tensor(list(targets), dtype=torch.long)[:, None]
+    return {name: ((p > p.gather(1, t)).sum(1) + 1).tolist()
+            for name, p in _transfer_probabilities(images, targets, models, device)}
 
 
 def class_visualization_frames(net, targets: Sequence[int | str] | int | str | None = None,

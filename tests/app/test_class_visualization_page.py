@@ -93,3 +93,51 @@ def test_the_preset_reads_custom_once_a_setting_left_it():
     at.selectbox(key="cv.preset").set_value("cs231n").run(timeout=TIMEOUT)  # back to the preset's values
     assert at.slider(key="cv.jitter").value == 16
     assert at.selectbox(key="cv.preset").value == "cs231n"
+
+
+def test_held_out_ranks_caption_reads_the_recorded_checks():
+    from netviz_app.classvis_view import held_out_caption
+    from netviz_app.live import LiveRun
+
+    run = LiveRun(config=None)
+    assert held_out_caption(run) is None  # the toggle was off: nothing is said
+    run.notes["held_out"] = [(8, {"a": 3, "b": 1}), (16, {"a": 1, "b": 1}), (24, {"a": 2, "b": 1})]
+    assert held_out_caption(run) == ("Held-out backbones (the 8-bit picture at step 24): a #2, b #1; "
+                                     "top-1 on all of them first at step 16.")
+    run.notes["held_out"] = [(8, {"a": 3, "b": 1})]
+    assert held_out_caption(run).endswith("a #3, b #1; not yet top-1 on all of them.")
+
+
+def test_held_out_ranks_are_shown_on_request():
+    """With the toggle on, the other bundled backbones judge the 8-bit picture every 8 steps and at the end."""
+    from netviz_core.models import BUNDLED_MODELS
+
+    at = open_app(PAGE, {"iters": "9", "cls": "76", "held_out": "1"})
+    assert_ok(at)
+    assert at.toggle(key="cv.held_out").value is True
+    at.button(key="cv.live.start").click().run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert not at.error, [e.value for e in at.error]
+    (caption,) = [c.value for c in at.caption if c.value.startswith("Held-out backbones")]
+    assert "(the 8-bit picture at step 9)" in caption  # the last check is the final frame
+    judged = [name for name in BUNDLED_MODELS if f"{name} #" in caption]
+    assert judged == [name for name in BUNDLED_MODELS if name != "tf_efficientnet_lite0"]  # never the maker
+
+
+def test_held_out_ranks_are_off_by_default():
+    at = open_app(PAGE, {"iters": "2", "cls": "76"})
+    at.button(key="cv.live.start").click().run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert at.toggle(key="cv.held_out").value is False
+    assert not [c.value for c in at.caption if c.value.startswith("Held-out backbones")]
+
+
+def test_a_link_runs_the_page_on_the_bundled_mobilenet():
+    """The sidebar offers every bundled backbone; ?model=mobilenetv2_100 (the README's advice) opens it offline."""
+    at = open_app(PAGE, {"model": "mobilenetv2_100", "iters": "2", "cls": "1"})
+    assert_ok(at)
+    at.button(key="cv.live.start").click().run(timeout=TIMEOUT)
+    assert_ok(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any("finished after 2 steps" in c.value and "mobilenetv2_100 (ImageNet weights, bundled offline)" in c.value
+               for c in at.caption), [c.value for c in at.caption]

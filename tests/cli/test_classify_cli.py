@@ -44,3 +44,12 @@ def test_classify_a_photo_whose_crop_rounds_past_its_edge(tmp_path, model, size)
     out = json.loads(done.stdout)
     assert out["model"] == model
     assert 281 <= out["top"][0]["index"] <= 285, out["top"][0]  # still the tabby cat, stretched
+
+
+def test_classify_with_the_bundled_mobilenet(mobilenet, coffee):
+    """--model mobilenetv2_100 takes the offline torchvision weights (the tests' environment has no hub)."""
+    done = netviz("classify", "assets/coffee.png", "--json", "--model", "mobilenetv2_100")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["model"] == "mobilenetv2_100" and out["top"][0]["index"] == 967  # espresso
+    assert [t["index"] for t in out["top"]] == classify(mobilenet, coffee, top_k=5).indices
