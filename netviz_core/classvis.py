@@ -34,7 +34,6 @@ Two ways to run it:
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +53,7 @@ from .optimize.parametrizations import PARAMETRIZATIONS, Fourier, Maco, Pixel
 from .optimize.spectrum import MAGNITUDES
 from .optimize.steps import OPTIMIZERS, step_rule_for
 from .optimize.transforms import ClampToPixelRange, GaussianBlur, Jitter, lucid_transforms, maco_transforms
-from .settings import JsonSettings
+from .settings import JsonSettings, is_finite_number, is_whole_number
 from .targets import resolve_targets
 
 OBJECTIVES = ("logit", "posterior")
@@ -168,14 +167,6 @@ class ClassVisSettings(JsonSettings):
         return d
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def validate_settings(s: ClassVisSettings) -> None:
     """Raise ``ClassVisualizationError`` naming the first bad setting."""
 
@@ -188,19 +179,19 @@ def validate_settings(s: ClassVisSettings) -> None:
         bad(f"Unknown objective {s.objective!r}; choose 'logit' (the unnormalised score S_c) or 'posterior' (log P_c).")
     if s.init not in INITS:
         bad(f"Unknown start {s.init!r}; choose 'noise' (random noise) or 'mean' (zero image plus the mean).")
-    if not _is_int(s.iterations) or s.iterations < 0:
+    if not is_whole_number(s.iterations) or s.iterations < 0:
         bad(f"The number of iterations must be a whole number, 0 or more; got {s.iterations!r}.")
-    if not _finite(s.lr) or s.lr <= 0:
+    if not is_finite_number(s.lr) or s.lr <= 0:
         bad(f"The learning rate must be a finite number above 0; got {s.lr!r}.")
-    if not _finite(s.l2_weight) or s.l2_weight < 0:
+    if not is_finite_number(s.l2_weight) or s.l2_weight < 0:
         bad(f"The L2 weight λ must be a finite number, 0 or more; got {s.l2_weight!r}.")
-    if not _is_int(s.blur_every) or s.blur_every < 0:
+    if not is_whole_number(s.blur_every) or s.blur_every < 0:
         bad(f"blur_every must be a whole number of steps, 0 (never) or more; got {s.blur_every!r}.")
-    if not _finite(s.blur_sigma) or s.blur_sigma < 0:
+    if not is_finite_number(s.blur_sigma) or s.blur_sigma < 0:
         bad(f"The blur sigma must be a finite number of pixels, 0 or more; got {s.blur_sigma!r}.")
-    if not _is_int(s.jitter) or s.jitter < 0:
+    if not is_whole_number(s.jitter) or s.jitter < 0:
         bad(f"The jitter must be a whole number of pixels, 0 or more; got {s.jitter!r}.")
-    if not _finite(s.tv_weight) or s.tv_weight < 0:
+    if not is_finite_number(s.tv_weight) or s.tv_weight < 0:
         bad(f"The TV weight must be a finite number, 0 or more; got {s.tv_weight!r}.")
     if s.parametrization not in PARAMETRIZATIONS:
         bad(f"Unknown parametrization {s.parametrization!r}; choose one of: {', '.join(PARAMETRIZATIONS)}.")
@@ -211,21 +202,21 @@ def validate_settings(s: ClassVisSettings) -> None:
     if s.parametrization != "pixel" and s.blur_every > 0 and s.blur_sigma > 0:
         bad(f"Blur acts on pixels, and the {s.parametrization} parametrization is smooth by construction: "
             "set blur_every to 0, or choose the pixel parametrization.")
-    if not _finite(s.noise_std) or s.noise_std <= 0:
+    if not is_finite_number(s.noise_std) or s.noise_std <= 0:
         bad(f"The noise std must be a finite number above 0; got {s.noise_std!r}.")
     for flag in ("clamp", "batch_invariant", "fold_batchnorm", "transforms"):
         if not isinstance(getattr(s, flag), bool):
             bad(f"{flag} must be true or false; got {getattr(s, flag)!r}.")
-    if not _is_int(s.gif_every) or s.gif_every < 1:
+    if not is_whole_number(s.gif_every) or s.gif_every < 1:
         bad(f"gif_every must be a whole number of steps, 1 or more; got {s.gif_every!r}.")
-    if not all(_is_int(t) and t >= 0 for t in s.targets):
+    if not all(is_whole_number(t) and t >= 0 for t in s.targets):
         bad(f"Targets in settings must be class indices; got {list(s.targets)!r}.")
     if isinstance(s.seed, tuple):
-        if not all(_is_int(v) for v in s.seed):
+        if not all(is_whole_number(v) for v in s.seed):
             bad(f"Seeds must be whole numbers; got {list(s.seed)!r}.")
         if s.targets and len(s.seed) != len(s.targets):
             bad(f"Got {len(s.seed)} seeds for {len(s.targets)} targets; give one seed, or one per target.")
-    elif not _is_int(s.seed):
+    elif not is_whole_number(s.seed):
         bad(f"The seed must be a whole number; got {s.seed!r}.")
 
 

@@ -27,11 +27,10 @@ layer objectives; the shared model is never hooked or changed.
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Iterator, Sequence
 
@@ -49,7 +48,7 @@ from .optimize.objectives import (
 from .optimize.parametrizations import PARAMETRIZATIONS
 from .optimize.spectrum import MAGNITUDES
 from .optimize.steps import OPTIMIZERS
-from .settings import JsonSettings
+from .settings import JsonSettings, is_finite_number, is_whole_number
 
 OBJECTIVES = ("channel", "neuron")
 #: Image files a folder of examples may hold.
@@ -132,14 +131,6 @@ class FeatureVisSettings(JsonSettings):
         )
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def validate_settings(s: FeatureVisSettings) -> None:
     """Raise ``LayerError`` naming the first bad setting (the layer itself is checked against the model)."""
 
@@ -148,22 +139,22 @@ def validate_settings(s: FeatureVisSettings) -> None:
 
     if not isinstance(s.layer, str):
         bad(f"The layer must be a name such as 'blocks.3'; got {s.layer!r}.")
-    if not all(_is_int(c) and c >= 0 for c in s.channels):
+    if not all(is_whole_number(c) and c >= 0 for c in s.channels):
         bad(f"Channels must be whole numbers, 0 or more; got {list(s.channels)!r}.")
     if s.objective not in OBJECTIVES:
         bad(f"Unknown objective {s.objective!r}; choose 'channel' (the mean over the map) or 'neuron' (its centre).")
     if s.preset is not None and s.preset not in classvis.PRESETS:
         bad(f"Unknown preset {s.preset!r}; choose one of: {', '.join(classvis.PRESETS)}.")
-    if not _is_int(s.diversity) or not 1 <= s.diversity <= 16:
+    if not is_whole_number(s.diversity) or not 1 <= s.diversity <= 16:
         bad(f"diversity (facets per channel) must be a whole number from 1 to 16; got {s.diversity!r}.")
-    if not _finite(s.diversity_weight) or s.diversity_weight < 0:
+    if not is_finite_number(s.diversity_weight) or s.diversity_weight < 0:
         bad(f"The diversity weight must be a finite number, 0 or more; got {s.diversity_weight!r}.")
-    if not _is_int(s.iterations) or s.iterations < 0:
+    if not is_whole_number(s.iterations) or s.iterations < 0:
         bad(f"The number of iterations must be a whole number, 0 or more; got {s.iterations!r}.")
-    if not _finite(s.lr) or s.lr <= 0:
+    if not is_finite_number(s.lr) or s.lr <= 0:
         bad(f"The learning rate must be a finite number above 0; got {s.lr!r}.")
     for name in ("tv_weight", "l2_weight", "distance_weight"):
-        if not _finite(getattr(s, name)) or getattr(s, name) < 0:
+        if not is_finite_number(getattr(s, name)) or getattr(s, name) < 0:
             bad(f"{name} must be a finite number, 0 or more; got {getattr(s, name)!r}.")
     if s.parametrization not in PARAMETRIZATIONS:
         bad(f"Unknown parametrization {s.parametrization!r}; choose one of: {', '.join(PARAMETRIZATIONS)}.")
@@ -174,7 +165,7 @@ def validate_settings(s: FeatureVisSettings) -> None:
     for flag in ("negative", "transforms", "fold_batchnorm"):
         if not isinstance(getattr(s, flag), bool):
             bad(f"{flag} must be true or false; got {getattr(s, flag)!r}.")
-    if not _is_int(s.seed):
+    if not is_whole_number(s.seed):
         bad(f"The seed must be a whole number; got {s.seed!r}.")
     if s.distance_layer is not None and not isinstance(s.distance_layer, str):
         bad(f"distance_layer must be a layer name or null; got {s.distance_layer!r}.")

@@ -18,6 +18,7 @@ overrides with a clear message for a name that is not a setting.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, fields, replace
 from typing import Any, ClassVar, TypeVar
 
@@ -67,3 +68,13 @@ class JsonSettings:
             return self
         self.check_names(overrides)
         return replace(self, **overrides)  # type: ignore[type-var]
+
+
+def is_whole_number(v) -> bool:
+    """An int that is not a bool (``True`` is an int to Python, never a count to a user)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_finite_number(v) -> bool:
+    """An int or float (not a bool) that is neither infinite nor NaN."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
