@@ -101,15 +101,16 @@ if live.decide(PREFIX, config, start, stop):
         st.error(str(exc))
         st.stop()
     run = live.begin(PREFIX, config, job, total=settings.iterations)
-    record, draw = classvis_view.recorder(net, settings.iterations), view.draw
-    if state.get("held_out"):
-        judges = held_out_judges()
-        if judges:
-            record = classvis_view.held_out_recorder(record, net, target, judges)
+    record = classvis_view.recorder(net, settings.iterations)
+    judges = held_out_judges() if state.get("held_out") else {}
+    if judges:
+        record = classvis_view.held_out_recorder(record, net, target, judges)
 
-            def draw(run, _draw=view.draw):
-                _draw(run)
-                show_held_out(run)
+    def draw(run):
+        view.draw(run)
+        if judges:
+            show_held_out(run)
+
     live.drive(run, job.frames(), record, draw, max_fps=8, on_error=NetVizError)  # the view draws the progress bar
 
 run = live.shown(PREFIX, image_slot, "Press **Start**: the image evolves here while the optimiser runs. "

@@ -10,7 +10,6 @@ the folder's photos that excite the channel most, with its map over them.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .common import add_model_arguments, load_model_from_args, print_json
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from netviz_core.optimize import Fourier, Maco, Pixel, make_generators, parametrization_for
-from netviz_core.optimize.parametrizations import COLOR_CORRELATION
+from netviz_core.optimize.spectral_basis import COLOR_CORRELATION
 from netviz_core.optimize.spectrum import magnitude_spectrum
 
 
