@@ -35,7 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-LAYERS = {"tf_efficientnet_lite0": "blocks.3", "tf_efficientnet_lite1": "blocks.3", "tf_efficientnet_lite2": "blocks.3"}
+LAYERS = {"tf_efficientnet_lite0": "blocks.3", "tf_efficientnet_lite1": "blocks.3", "tf_efficientnet_lite2": "blocks.3",
+          "mobilenetv2_100": "blocks.3"}
 
 
 def photos(net):
