@@ -147,12 +147,26 @@ def combobox(where, label: str):
     return where.get_by_role("combobox", name=label, exact=True)
 
 
-def pick_option(pg, box, option: str, search: str | None = None) -> None:
-    """Choose ``option`` in a selectbox (``search``: text typed first to narrow a long list)."""
-    box.click()
-    if search:
-        box.fill(search)
-    pg.get_by_role("option", name=option, exact=True).click()
+def pick_option(pg, box, option: str, search: str | None = None, attempts: int = 5) -> None:
+    """Choose ``option`` in a selectbox (``search``: text typed first to narrow a long list).
+
+    A script run that ends while the list is open redraws the selectbox and closes the list
+    (seen on a loaded machine): then the list is opened again once the page is idle.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    for attempt in range(attempts):
+        box.click()
+        if search:
+            box.fill(search)
+        try:
+            pg.get_by_role("option", name=option, exact=True).click(timeout=20_000)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == attempts - 1:
+                raise
+            pg.keyboard.press("Escape")
+            wait_idle(pg)
 
 
 def no_exception(pg) -> None:
