@@ -27,12 +27,8 @@ def load_model_from_args(args: argparse.Namespace):
     reload them; random weights are drawn afresh and weights files reloaded when they change."""
     from ..models import RANDOM_WEIGHTS, load_model, load_model_cached
 
-    if args.weights is None or str(args.weights).lower() in ("hub", "pretrained"):
-        net = load_model_cached(args.model, args.weights, device=args.device)
-    elif str(args.weights).lower() in RANDOM_WEIGHTS:
-        net = load_model(args.model, args.weights, device=args.device)
-    else:
-        net = load_model_cached(args.model, args.weights, device=args.device)
+    random_weights = args.weights is not None and str(args.weights).lower() in RANDOM_WEIGHTS
+    net = (load_model if random_weights else load_model_cached)(args.model, args.weights, device=args.device)
     if not net.trained:
         print(f"note: {net.label}", file=sys.stderr)
     return net
