@@ -23,13 +23,23 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--iterations", "1", "--threads", "1", "--no-progress"]
 
 
+def atlas_command(out: Path, classes: str, iterations: int) -> tuple[list[str], dict]:
+    """``netviz atlas`` as a shell starts it (one image a batch, one thread): its argv and environment."""
+    argv = [sys.executable, "-m", "netviz_core", "atlas", "--classes", classes, "--out", str(out), "--batch-size", "1",
+            "--iterations", str(iterations), "--threads", "1", "--no-progress"]
+    return argv, dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+
+
+def atlas_process(out: Path, classes: str, iterations: int) -> subprocess.Popen:
+    """That command in a process of its own."""
+    argv, env = atlas_command(out, classes, iterations)
+    return subprocess.Popen(argv, env=env, cwd=out.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
 @pytest.mark.long
 def test_a_run_killed_mid_way_resumes_and_completes(tmp_path):
     out = tmp_path / "atlas"
-    argv = [sys.executable, "-m", "netviz_core", "atlas", "--classes", "0-11", "--out", str(out), "--batch-size", "1",
-            "--iterations", "2", "--threads", "1", "--no-progress"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = atlas_process(out, "0-11", iterations=2)
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None:
@@ -44,6 +54,7 @@ def test_a_run_killed_mid_way_resumes_and_completes(tmp_path):
         proc.stderr.close()
     done_before = len(JobDir(out).scan(repair=False).rows)
     assert 3 <= done_before < 12
+    argv, env = atlas_command(out, "0-11", iterations=2)
     result = subprocess.run(argv + ["--json"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
@@ -126,11 +137,7 @@ def test_a_directory_of_another_run_is_one_line_and_keeps_its_files(tmp_path, ca
 @pytest.mark.long
 def test_two_runs_writing_one_directory_at_once_leave_it_valid(tmp_path):
     out = tmp_path / "atlas"
-    argv = [sys.executable, "-m", "netviz_core", "atlas", "--classes", "0-5", "--out", str(out), "--batch-size", "1",
-            "--iterations", "1", "--threads", "1", "--no-progress"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    procs = [subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-             for _ in range(2)]
+    procs = [atlas_process(out, "0-5", iterations=1) for _ in range(2)]
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err.decode()
