@@ -60,14 +60,25 @@ def install(levers: list[str]) -> None:
 
     original = classvis.engine_parts
 
-    def engine_parts(s):
-        parts = original(s)
+    def engine_parts(s, model=None):
+        parts = original(s, model)
         for lever in levers:
             name, _, value = lever.partition("=")
             if name == "crops":
                 parts["transforms"] = [*parts["transforms"], RandomCrop((0.5, 1.0))]
             elif name == "noise":
                 parts["transforms"] = [*parts["transforms"], AdditiveNoise(float(value))]
+            elif name == "bn":
+                from netviz_core.optimize.objectives import BatchNormStatistics
+                parts["objective"] = parts["objective"] - float(value) * BatchNormStatistics(model)
+            elif name == "transforms":
+                from netviz_core.optimize import transforms as T
+                parts["transforms"] = {"lucid": T.lucid_transforms, "maco": T.maco_transforms,
+                                       "both": lambda: [*T.lucid_transforms(), *T.maco_transforms()]}[value]()
+            elif name == "colorshift":
+                from netviz_core.optimize.transforms import ColorShift
+                shift, _, scale = value.partition(",")
+                parts["transforms"] = [*parts["transforms"], ColorShift(float(shift), float(scale or shift))]
             elif name == "contrast":
                 if s.parametrization != "maco":
                     raise SystemExit("the contrast lever acts on the maco parametrization")

@@ -238,8 +238,11 @@ def parametrization(s: ClassVisSettings):
     return Pixel()
 
 
-def engine_parts(s: ClassVisSettings) -> dict[str, Any]:
-    """The engine's objective, step rule, parametrization, transforms and post-steps for these settings."""
+def engine_parts(s: ClassVisSettings, model=None) -> dict[str, Any]:
+    """The engine's objective, step rule, parametrization, transforms and post-steps for these settings.
+
+    ``model`` is the network the run optimises on (needed only by priors that read its layers).
+    """
     objective: Objective = ClassLogit() if s.objective == "logit" else ClassLogProbability()
     if s.l2_weight > 0:
         objective = objective - s.l2_weight * L2Norm()
@@ -394,7 +397,7 @@ class ClassVisRun:
         # Only input gradients are needed: by default the network with its BatchNorms folded into the
         # convolutions (equal in exact arithmetic; float rounding differs, see ``fold_batchnorm``).
         model = input_gradient_model(self.net) if s.fold_batchnorm else self.net
-        for frame in engine.optimize(model, x0, list(s.targets), generators=generators, **engine_parts(s)):
+        for frame in engine.optimize(model, x0, list(s.targets), generators=generators, **engine_parts(s, model)):
             self._record(frame)
             self._elapsed = time.perf_counter() - started
             yield frame

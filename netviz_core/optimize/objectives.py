@@ -350,3 +350,69 @@ class PhotoDistance(Objective):
 
     def __repr__(self) -> str:
         return f"PhotoDistance(layer={self.layer!r})"
+
+
+# --------------------------------------------------------------------------- image priors from the network
+
+
+class BatchNormStatistics(Objective):
+    """How far each image's feature statistics are from the training set's, at every BatchNorm (a penalty).
+
+    A BatchNorm stores the mean μ and variance σ² of its input over the training
+    images.  Normalised by them, z = (x − μ)/√(σ² + ε), a natural image's features have
+    per-channel mean ≈ 0 and variance ≈ σ²/(σ² + ε); the features of noise or of an
+    adversarial pattern do not.  Yin et al. 2020 (DeepInversion) penalise the distance
+    of a batch's statistics from the stored ones; here the statistics are each image's
+    own (over positions), so images stay independent, and in normalised units, so that
+    every layer and channel counts alike whatever its scale:
+
+        R_BN(I) = mean over layers l of  rms_c(mean z_lc) + rms_c(var z_lc − σ²_lc/(σ²_lc + ε))
+
+    Subtract it with a weight.  ``net`` is the network the run optimises (the folded
+    copy works too: a folded convolution's output is γ z + β).  Channels whose γ is
+    near 0 carry no information in a folded copy and are left out.
+    """
+
+    name = "bn_statistics"
+
+    def __init__(self, net):
+        from .folding import batchnorms_before_folding, is_folded
+
+        module = net.module if isinstance(getattr(net, "module", None), torch.nn.Module) else net
+        batchnorms = batchnorms_before_folding(module)
+        if not batchnorms:
+            raise LayerError("The BatchNorm-statistics prior needs a network with BatchNorm layers after its "
+                             f"convolutions; {getattr(net, 'name', type(module).__name__)} has none.")
+        folded = is_folded(module)
+        self._norm: dict[str, tuple[torch.Tensor, ...]] = {}
+        for conv, bn in batchnorms.items():
+            std = torch.sqrt(bn.running_var + bn.eps)
+            expected_var = bn.running_var / (bn.running_var + bn.eps)
+            if folded:
+                gamma = bn.weight if bn.affine else torch.ones_like(std)
+                beta = bn.bias if bn.affine else torch.zeros_like(std)
+                keep = gamma.abs() > 1e-3
+                shift, scale = beta, torch.where(keep, gamma, torch.ones_like(gamma))
+            else:
+                keep = torch.ones_like(std, dtype=torch.bool)
+                shift, scale = bn.running_mean, std
+            self._norm[conv] = tuple(t.detach().float() for t in (shift, scale, expected_var, keep.float()))
+        self.layers = frozenset(self._norm)
+
+    def value(self, ctx: StepContext) -> torch.Tensor:
+        total = ctx.zeros()
+        for name, (shift, scale, expected_var, keep) in self._norm.items():
+            x = ctx.activations[name].float()
+            dev = x.device
+            z = (x - shift.to(dev)[:, None, None]) / scale.to(dev)[:, None, None]
+            mean = z.mean(dim=(2, 3))
+            var = z.var(dim=(2, 3), unbiased=False)
+            k = keep.to(dev)
+            count = k.sum().clamp_min(1)
+            mean_term = ((mean * k).pow(2).sum(1) / count + 1e-12).sqrt()
+            var_term = (((var - expected_var.to(dev)) * k).pow(2).sum(1) / count + 1e-12).sqrt()
+            total = total + mean_term + var_term
+        return total / len(self._norm)
+
+    def __repr__(self) -> str:
+        return f"BatchNormStatistics(<{len(self._norm)} layers>)"

@@ -199,6 +199,30 @@ class AdditiveNoise(Transform):
         return x + self.std * noise.to(x.device, x.dtype)
 
 
+class ColorShift(Transform):
+    """A random colour shift per image and channel: x·e^s + m, s ~ U(−``log_scale``, ``log_scale``), m ~ U(−``shift``, ``shift``).
+
+    Plug-In Inversion's (Ghiasi et al. 2022) colour augmentation, in normalised units,
+    about the image's grey: the network must score the class whatever the exact colours
+    and contrast, so the picture cannot rest on colour values that only this network
+    reads (saturated white and black patches); shapes and textures carry the class.
+    """
+
+    name = "color_shift"
+
+    def __init__(self, shift: float = 0.5, log_scale: float = 0.5):
+        self.shift, self.log_scale = float(shift), float(log_scale)
+
+    def __call__(self, x, ctx):
+        if self.shift <= 0 and self.log_scale <= 0:
+            return x
+        n, c = x.shape[:2]
+        m = torch.stack([uniform(ctx, i, -self.shift, self.shift, (c,)) for i in range(n)])
+        s = torch.stack([uniform(ctx, i, -self.log_scale, self.log_scale, (c,)) for i in range(n)]).exp()
+        g = grey(ctx)
+        return (x - g) * s.to(x.device, x.dtype)[:, :, None, None] + g + m.to(x.device, x.dtype)[:, :, None, None]
+
+
 def lucid_transforms() -> list[Transform]:
     """Lucid's ``standard_transforms``: pad 12, jitter 8, scale 0.9-1.1, rotate ±10°, jitter 4."""
     return [Pad(12), JitterCrop(8), RandomAffine(LUCID_SCALES, LUCID_ANGLES), JitterCrop(4)]
