@@ -47,7 +47,8 @@ class Setting:
     ``enabled_if(values)`` says when the setting has an effect (a widget is disabled
     otherwise, and the value ``off`` is used; ``DEFAULT``: the default).  ``aliases``
     are older URL names, ``flags`` more CLI flags (``-n``).  ``cli``/``url``: whether
-    it is a flag / a URL parameter and widget at all.  ``name``, ``kind`` and
+    it is a flag / a URL parameter and widget at all; ``in_presets``: whether presets set it (not a
+    seed).  ``name``, ``kind`` and
     ``default`` are filled in from the dataclass field (``declarations``).
     """
 
@@ -72,19 +73,23 @@ class Setting:
     metavar: str | None = None
     cli: bool = True
     url: bool = True
+    in_presets: bool = True
     name: str = ""
     kind: str = ""
     default: Any = None
 
     # ------------------------------------------------------------------ words
     @property
+    def title(self) -> str:
+        """The widget label without the unit: "λ (L2 weight)"."""
+        if self.symbol and self.label and self.symbol not in self.label:
+            return f"{self.symbol} ({self.label})"
+        return self.label or self.symbol or self.name
+
+    @property
     def text(self) -> str:
         """The widget label: symbol (label) [unit]."""
-        if self.symbol and self.label and self.symbol not in self.label:
-            words = f"{self.symbol} ({self.label})"
-        else:
-            words = self.label or self.symbol or self.name
-        return f"{words} [{self.unit}]" if self.unit else words
+        return f"{self.title} [{self.unit}]" if self.unit else self.title
 
     @property
     def words(self) -> str:
@@ -290,7 +295,7 @@ class Presets(dict):
 
     def bind(self, cls) -> None:
         """Complete every preset with ``cls``'s field defaults and check it builds valid settings."""
-        decls = {n: d for n, d in declarations(cls).items() if n != "preset"}
+        decls = {n: d for n, d in declarations(cls).items() if d.in_presets and n != "preset"}
         for name, own in self.own.items():
             unknown = sorted(set(own) - set(decls))
             if unknown:
@@ -402,7 +407,7 @@ ITERATIONS = Setting(label="Iterations", unit="steps", help="How many optimisati
                      aliases=("iters",), flags=("-n",))
 LR = Setting(label="Learning rate", help="How far each optimisation step moves the image (the step size); larger "
              "is faster but less stable.")
-SEED = Setting(label="Seed", lo=0, hi=2**31 - 1, widget="number",
+SEED = Setting(label="Seed", lo=0, hi=2**31 - 1, widget="number", in_presets=False,
                help="Seeds the random start and the random transformations: the same seed and settings give the "
                "same image.")
 TV_WEIGHT = Setting(label="TV weight", symbol="λ1", widget="select_slider",
