@@ -66,10 +66,10 @@ class Param:
             return float(min(max(v, self.lo), self.hi))
         if self.kind == "logfloat":  # snapped to the nearest of the log-spaced choices (0 among them: off)
             v = float(text)
-            if not math.isfinite(v) or v < 0:
+            if not math.isfinite(v) or (v < 0 and 0 in self.choices):  # a negative weight is no weight: the default
                 raise ValueError(text)
             positive = [c for c in self.choices if c > 0]
-            if v == 0:
+            if v <= 0:
                 return 0.0 if 0 in self.choices else positive[0]
             return min(positive, key=lambda c: abs(math.log10(c) - math.log10(v)))
         if self.kind == "bool":

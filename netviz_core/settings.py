@@ -134,8 +134,10 @@ class Setting:
             text = f"{what}, at most {_num(hi)}"
         else:
             text = what
+        if self.unit and not noun:
+            text += f" ({self.unit})"
         if self.optional:
-            text += " (or none)"
+            text += ", or none"
         return text
 
     def problem(self, value) -> str | None:

@@ -88,10 +88,7 @@ class ClassVisSettings(JsonSettings):
                                widget="select_slider", metavar="LAMBDA", aliases=("lam",),
                                help="Weight of the L2 regulariser λ‖I‖²: larger keeps the image closer to grey "
                                "(log scale).")
-    lr: float = setting(0.05, like=LR, lo=1e-4, hi=1e6, steps=log_steps(-4, 6, (1, 2, 2.5, 5)),
-                        widget="select_slider",
-                        help="How far each optimisation step moves the image (normalized: the length of each step; "
-                        "adam/nadam: their step size); larger is faster but less stable.")
+    lr: float = setting(0.05, like=LR, lo=1e-4, hi=1e6, steps=log_steps(-4, 6, (1, 2, 2.5, 5)))
     blur_every: int = setting(0, label="Blur every", unit="steps", lo=0, hi=100, metavar="K", enabled_if=_pixels, off=0,
                               help="Blur the image every this many steps (0: never). Pixels only.")
     blur_sigma: float = setting(0.0, label="Blur σ", symbol="σ", unit="px", lo=0.0, hi=5.0, step=0.05, metavar="S",
@@ -107,7 +104,8 @@ class ClassVisSettings(JsonSettings):
                              help="The fixed Fourier magnitude MACO keeps while it optimises the phase: a 1/f prior, "
                              "or the average spectrum of the bundled photos. Only with the MACO parametrization.")
     optimizer: str = setting("adam", choices=tuple(OPTIMIZERS), label="Optimizer",
-                             help="The update rule of each step.")
+                             help="The update rule of each step (normalized: a step of length lr; adam/nadam: Adam's "
+                             "and NAdam's rules with step size lr).")
     transforms: bool = setting(True, label="Transforms",
                                help="Transformation robustness: random pad, jitter, scale and rotation of the "
                                "network's input before each step (MACO: random crops and noise); the stored image is "

@@ -58,8 +58,7 @@ def _parser_for(decl):
 
 def setting_help(decl, default_text: str | None = None) -> str:
     """A flag's help: the declaration's help, the allowed values, the default."""
-    unit = f" {decl.unit}" if decl.unit and decl.unit not in ("px", "steps") else ""  # those are in the words
-    allowed = "" if decl.kind in ("bool", "choice") else f" [{decl.range_text()}{unit}]"
+    allowed = "" if decl.kind in ("bool", "choice") else f" [{decl.range_text()}]"
     default = default_text if default_text is not None else f"default {decl.default}"
     return f"{decl.help}{allowed} ({default})".replace("%", "%%")
 
@@ -82,8 +81,8 @@ def add_settings_arguments(parser, cls, *, names=None, skip=(), many=(), default
         if not d.cli or (names is not None and name not in names) or name in skip:
             continue
         default = (defaults or {}).get(name)
-        kw = dict(dest=name, default=default,
-                  help=setting_help(d, f"default {default}" if default is not None else default_text))
+        said = f"default {default}" if default is not None else default_text or "default: none"
+        kw = dict(dest=name, default=default, help=setting_help(d, said))
         if d.kind == "bool":
             kw["action"] = argparse.BooleanOptionalAction
         else:
