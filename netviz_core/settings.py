@@ -82,7 +82,7 @@ class Setting:
     @property
     def title(self) -> str:
         """The widget label without the unit: "λ (L2 weight)"."""
-        if self.symbol and self.label and self.symbol not in self.label:
+        if self.symbol and self.label and not self._says_symbol:
             return f"{self.symbol} ({self.label})"
         return self.label or self.symbol or self.name
 
@@ -97,8 +97,12 @@ class Setting:
         label = self.label
         if label and not label[:2].isupper():
             label = label[0].lower() + label[1:]
-        said = label if self.symbol and self.symbol in label else ", ".join(x for x in (self.symbol, label) if x)
+        said = label if self._says_symbol else ", ".join(x for x in (self.symbol, label) if x)
         return self.name if not said or said.replace(" ", "_").lower() == self.name else f"{self.name} ({said})"
+
+    @property
+    def _says_symbol(self) -> bool:
+        return bool(self.symbol) and f" {self.symbol} " in f" {self.label} "
 
     def choice_text(self, value) -> str:
         return str(self.choice_labels.get(value, value))

@@ -85,12 +85,13 @@ def add_settings_arguments(parser, cls, *, names=None, skip=(), many=(), default
         kw = dict(dest=name, default=default, help=setting_help(d, said))
         if d.kind == "bool":
             kw["action"] = argparse.BooleanOptionalAction
+        elif d.kind == "choice":
+            kw["choices"] = d.choices
+            if not all(isinstance(c, str) for c in d.choices):
+                kw["type"] = _parser_for(d)
         else:
             kw["type"] = _parser_for(d)
-            if d.kind == "choice":
-                kw["choices"] = d.choices
-            else:
-                kw["metavar"] = d.metavar or name.upper()
+            kw["metavar"] = d.metavar or name.upper()
         if name in many:
             kw["nargs"] = "+"
         target.add_argument(f"--{name.replace('_', '-')}", *d.flags, **kw)
