@@ -54,11 +54,6 @@ PARAMS: dict[str, Spec] = {
                     "away; a link with present=1 opens the page this way, with the sidebar closed."),
     # -- shared by several pages ----------------------------------------------------------------
     "target": Spec("Class c", CLASS_HELP),
-    "iterations": Spec("Iterations", "How many optimisation steps one run takes.", "steps"),
-    "lr": Spec("Learning rate (step size)", "How far each optimisation step moves the image; larger is faster "
-               "but less stable."),
-    "seed": Spec("Seed", "Seeds the random start and the random transformations: the same seed and settings "
-                 "give the same image."),
     "live": Spec("Live", "On: changing a setting restarts the run at once. Off: changes wait for Start."),
     "held_out": Spec("Held-out ranks", "On: every few steps the 8-bit picture is shown to the other bundled "
                      "backbones, which did not make it, and their rank of the class is shown: the moment it stops "
@@ -91,8 +86,6 @@ PARAMS: dict[str, Spec] = {
     "mode": Spec("Method", "Normalised step: unbounded steps of length lr until the model is fooled. "
                  "L∞-bounded: signed steps that never change a pixel by more than ε.",
                  choices={"normalized": "normalised step (lr)", "linf": "L∞-bounded (ε)"}),
-    "linf": Spec("ε (L∞ bound)", "No pixel changes by more than ε.", "0-255 pixel units"),
-    "step_size": Spec("Sign step", "How far each signed step moves every pixel.", "0-255 pixel units"),
     "magnify": Spec("Magnify the difference", "The difference picture is the change times this factor, around "
                     "grey.", "×"),
     # -- class impressions ------------------------------------------------------------------------------
@@ -101,34 +94,6 @@ PARAMS: dict[str, Spec] = {
                  choices={"sci": "Class impression (SCI vs baseline)", "negative": "Negative image (two classes fused)"}),
     "baseline": Spec("Plain baseline beside it", "Also run the plain class impression (no TV, uniform learning "
                      "rate, no object selection) with the same seed."),
-    "tv": Spec("TV regulariser (eq. 1)", "Total-variation regulariser: penalises differences between "
-               "neighbouring pixels."),
-    "tv_weight": Spec("λ1 (TV weight)", "Weight of the total-variation term (eq. 1 of Addepalli et al.): "
-                      "penalises differences between neighbouring pixels. Class impressions: only with the TV "
-                      "regulariser on; class visualization: 0 is off."),
-    "tv_every": Spec("k (TV every k steps)", "Apply the TV step every k iterations. Only with the TV regulariser "
-                     "on.", "steps"),
-    "saliency_lr": Spec("Saliency-driven learning rate (eqs. 2-4)", "Off: every pixel moves with the uniform "
-                        "learning rate."),
-    "lr_map_peak": Spec("Rate-map peak", "The saliency-driven learning-rate map (eq. 4) is rescaled each step so "
-                        "that its largest entry is this (below the pre-CI rate of 1.0). Only with the "
-                        "saliency-driven learning rate on."),
-    "transforms_on": Spec("Random transforms act on", "Where the random jitter, scale and rotation are applied: "
-                          "the network's input (the stored image never changes) or the stored image itself "
-                          "(they then pile up over the steps).",
-                          choices={"input": "network input", "image": "stored image"}),
-    "c2": Spec("C2 (eq. 3)", "Scales the saliency-driven learning rate; C1 = C2 · iterations / t. Only with the "
-               "saliency-driven learning rate on."),
-    "t_switch": Spec("t (switch iteration)", "Iteration at which the learning-rate schedule switches (eq. 3). "
-                     "Only with the saliency-driven learning rate on.", "steps"),
-    "grad_cum0": Spec("grad_cum₀ (eq. 2)", "Starting value of the accumulated gradient map. Only with the "
-                      "saliency-driven learning rate on."),
-    "single_object": Spec("Single object (sec. 3.3)", "Grow one object from the most activated circle instead "
-                          "of filling the image."),
-    "select_radius": Spec("r (selection radius, eq. 5)", "Radius of the most activated circle that is kept. "
-                          "Only with single object on.", "px"),
-    "preci_iterations": Spec("Pre-CI iterations", "A few high-learning-rate steps that find the most activated "
-                             "circle. Only with single object on.", "steps"),
     "first": Spec("First class (grown left)", CLASS_HELP),
     "second": Spec("Second class (grown right)", CLASS_HELP),
     # -- layer explorer -------------------------------------------------------------------------------------
@@ -139,11 +104,6 @@ PARAMS: dict[str, Spec] = {
     "first_channel": Spec("Start channel", "The grid shows the channels from this one on."),
     "count": Spec("Channels in the grid", "How many channels are rendered together, in one batch.", "channels"),
     "channel": Spec("Channel", "The channel shown in detail: facets, neuron, examples, accentuation."),
-    "diversity_weight": Spec("Diversity weight", "Weight of the Gram-matrix dissimilarity between the 4 facets "
-                      "(Olah et al. 2017): 0 lets them look alike."),
-    "distance_weight": Spec("Distance to the photo weight", "Feature accentuation: how strongly the image is kept "
-                            "close to the photo (mean squared distance, normalised pixels); lower lets the "
-                            "channel's pattern take over (log scale)."),
     # -- compare backbones ---------------------------------------------------------------------------------
     "models": Spec("Models (2-3)", "Bundled offline backbones, or the model chosen in the sidebar."),
     # -- atlas ----------------------------------------------------------------------------------------------

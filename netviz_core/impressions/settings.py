@@ -105,8 +105,7 @@ class ImpressionSettings(JsonSettings):
     # fourier/maco: Adam's lr (0.02: at class visualization's 0.05 SCI's discs saturate to black or white,
     # README "Class impressions"); pixel: the uniform rate (the paper's 0.1, MapScaledGradient)
     lr: float = setting(0.02, like=LR, lo=0.001, hi=1.0, step=0.001)
-    seed: int = setting(0, like=SEED, help="Seeds the random start and the random transformations (image i uses "
-                        "seed + i): the same seed and settings give the same image.")
+    seed: int = setting(0, like=SEED)  # image i uses seed + i
     # random transforms on (transforms), which (transform_set), where (transforms_on); Mopuri's parameters
     # below (8-bit levels, degrees, pixels); Lucid's are fixed (optimize.transforms.lucid_transforms)
     transforms: bool = setting(True, url=False, help="Random transforms of the network's input.")
