@@ -60,6 +60,9 @@ with st.expander("SCI controls", expanded=mode == "sci"):
     for group in ("tv", "saliency", "single"):
         settings_ui.draw(state, ImpressionSettings, settings_ui.shown(ImpressionSettings, (group,)),
                          container=groups.container(width=300))
+    if settings_ui.ungrouped(ImpressionSettings):
+        settings_ui.draw(state, ImpressionSettings, settings_ui.ungrouped(ImpressionSettings),
+                         container=groups.container(width=300))
 state.sync(sidebar_state())
 
 v = state.values()

@@ -29,7 +29,7 @@ if not layers:
     st.error(f"{net.name} has no layer whose output is a feature map.")
     st.stop()
 infos = {i.name: i for i in layers}
-SHOWN = settings_ui.shown(le.FeatureVisSettings)
+SHOWN = settings_ui.shown(le.FeatureVisSettings, ("settings",))  # the optimisation comes from the preset
 middle = layers[len(layers) // 2].name
 state = UrlState(PREFIX).declare(
     Param("layer", "choice", middle, choices=tuple(infos)),

@@ -27,11 +27,19 @@ def spec_of(decl: Setting) -> Spec:
     return Spec(decl.title, decl.help, decl.unit, dict(decl.choice_labels))
 
 
-def shown(cls, groups: Iterable[str] | None = None, *, url: bool = True) -> tuple[str, ...]:
-    """The names of ``cls``'s settings in ``groups`` (None: every group), in the class's order."""
+def shown(cls, groups: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The URL settings of ``cls`` in ``groups``, in the class's order; ``None``: every group, then every other
+    URL setting (so that a new field is on the page without another edit)."""
     decls = declarations(cls)
-    wanted = [names for group, names in cls.groups if groups is None or group in groups]
-    return tuple(n for names in wanted for n in names if not url or decls[n].url)
+    wanted = [n for group, names in cls.groups if groups is None or group in groups for n in names]
+    if groups is None:
+        wanted += [n for n in decls if n not in wanted]
+    return tuple(n for n in wanted if decls[n].url)
+
+
+def ungrouped(cls) -> tuple[str, ...]:
+    """The URL settings of ``cls`` in none of its groups (a field added without a place: shown by itself)."""
+    return tuple(n for n in shown(cls) if n not in shown(cls, [g for g, _ in cls.groups]))
 
 
 def param(decl: Setting, default: Any = DEFAULT) -> Param:

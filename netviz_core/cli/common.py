@@ -67,7 +67,7 @@ def add_settings_arguments(parser, cls, *, names=None, skip=(), many=(), default
                            default_text: str | None = None, title: str | None = None) -> tuple[str, ...]:
     """A flag for every declared setting of the settings class ``cls`` that has one (``Setting.cli``).
 
-    The flag is the name with dashes (``--l2-weight``) plus the declaration's ``flags``;
+    The flag is the name with dashes (``--blur-sigma``) plus the declaration's ``flags``;
     its help, choices and range come from the declaration.  ``names``/``skip`` choose the
     settings, the ``many`` ones take several values (a sweep's axes), ``defaults`` are
     the flags' defaults (otherwise None: the preset's value).  Returns the names added;

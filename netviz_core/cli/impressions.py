@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 from .common import (add_model_arguments, add_preset_argument, add_settings_arguments, load_model_from_args,
-                     print_json)
+                     print_json, setting_help)
 from .common import settings_from_args as declared_from_args
 
 
 def register(sub) -> None:
     from ..impressions import ImpressionSettings
+    from ..settings import declarations
 
     p = sub.add_parser(
         "impressions",
@@ -25,16 +26,17 @@ def register(sub) -> None:
     p.add_argument("--target", "-t", required=True, help="class index or name fragment (e.g. 1 or goldfish)")
     p.add_argument("--out", "-o", required=True, help="PNG file to write")
     p.add_argument("--fuse", default=None, metavar="C2", help="second class: make a negative image of both")
-    p.add_argument("--iterations", "-n", type=int, default=None,
-                   help="steps (default 300; with --fuse: of the joint run, default 100, or of the first class "
-                   "with --growth sequential, default 40)")
+    p.add_argument("--iterations", "-n", type=int, default=None,  # its range and words are the declaration's
+                   help=setting_help(declarations(ImpressionSettings)["iterations"],
+                                     "default 300; with --fuse: of the joint run, default 100, or of the first "
+                                     "class with --growth sequential, default 40"))
     p.add_argument("--growth", choices=("together", "sequential"), default="together",
                    help="with --fuse: grow both classes at once (default) or one after the other")
     p.add_argument("--fuse-iterations", type=int, default=None,
                    help="with --fuse --growth sequential: steps of the second class (default 12)")
     add_preset_argument(p, ImpressionSettings, default=None)
     p.add_argument("--baseline", action="store_true", help="plain class impressions of Mopuri et al. (all --no-*)")
-    # The settings' flags (--tv/--no-tv, --tv-weight, --c2 ...) come from their declarations; --iterations is
+    # The settings' flags (--tv/--no-tv, --c2, --t-switch ...) come from their declarations; --iterations is
     # above (with --fuse it counts the negative image's steps).
     add_settings_arguments(p, ImpressionSettings, skip=("iterations",), defaults={"seed": 0},
                            default_text="default: the preset's")
