@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from netviz_app import live, sidebar
+from netviz_app import live, settings_ui, sidebar
 from netviz_app.charts import score_curve
 from netviz_app.media import jpeg_bytes, png_bytes
 from netviz_app.state import Param, UrlState, sidebar_state
 from netviz_core.errors import NetVizError
-from netviz_core.fooling import (DEFAULT_ITERATIONS, DEFAULT_LR, DEFAULT_MAGNIFY, FoolingSettings, fooling_frames,
-                                 fooling_results)
+from netviz_core.fooling import DEFAULT_MAGNIFY, FoolingSettings, fooling_frames, fooling_results
 from netviz_core.images import preprocess, to_uint8
 
 ctx = sidebar.page_header("Fooling images", "Gradient ascent on the target's score from your image until the model predicts it; "
@@ -21,10 +20,8 @@ PREFIX = "fool"
 state = UrlState(PREFIX).declare(
     Param("target", "int", 6 if net.num_classes > 6 else 0, lo=0, hi=net.num_classes - 1),
     Param("mode", "choice", "normalized", choices=("normalized", "linf")),
-    Param("lr", "float", DEFAULT_LR, lo=0.05, hi=10.0),
-    Param("linf", "float", 8.0, lo=1.0, hi=64.0, aliases=("eps",)),
-    Param("step_size", "float", 1.0, lo=0.25, hi=16.0, aliases=("step",)),
-    Param("iterations", "int", DEFAULT_ITERATIONS, lo=1, hi=500, aliases=("iters",)),
+    # the bounded variant's widgets start at ε = 8 levels and a sign step of 1 (its settings' default is off)
+    *settings_ui.params(FoolingSettings, settings_ui.shown(FoolingSettings), defaults={"linf": 8.0, "step_size": 1.0}),
     Param("magnify", "float", DEFAULT_MAGNIFY, lo=1.0, hi=50.0),
 )
 names = net.class_names
@@ -33,23 +30,15 @@ state.class_select("target", names, container=top[0])
 start, stop = live.buttons(PREFIX, container=top[1], start_label="Fool it", state=state)
 c = st.columns(4)
 mode = state.radio("mode", container=c[0])
-if mode == "normalized":
-    state.slider("lr", step=0.05, container=c[1])
-else:
-    state.slider("linf", step=0.5, container=c[1])
-    state.slider("step_size", step=0.25, container=c[1])
-state.slider("iterations", container=c[2])
+used = settings_ui.shown(FoolingSettings, (mode, "run"))  # only what the chosen method uses
+settings_ui.draw(state, FoolingSettings, settings_ui.shown(FoolingSettings, (mode,)), container=c[1])
+settings_ui.draw(state, FoolingSettings, settings_ui.shown(FoolingSettings, ("run",)), container=c[2])
 state.slider("magnify", step=1.0, container=c[3])
 state.sync(sidebar_state())
 
 target = int(state.get("target"))
-iterations = int(state.get("iterations"))
 try:  # only what the chosen method uses: a hidden setting cannot start a run
-    if mode == "linf":
-        settings = FoolingSettings(iterations=iterations, linf=float(state.get("linf")),
-                                   step_size=float(state.get("step_size")))
-    else:
-        settings = FoolingSettings(iterations=iterations, lr=float(state.get("lr")))
+    settings = FoolingSettings(**settings_ui.values(state, FoolingSettings, used))
 except NetVizError as exc:
     st.error(str(exc))
     st.stop()
@@ -70,7 +59,7 @@ def draw(run: live.LiveRun) -> None:
 
 
 if live.decide(PREFIX, config, start, stop):
-    run = live.begin(PREFIX, config, total=iterations)
+    run = live.begin(PREFIX, config, total=settings.iterations)
 
     def record(run: live.LiveRun, frame) -> None:
         run.history.append(float(frame.probabilities[0]))

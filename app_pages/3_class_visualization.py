@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from netviz_app import classvis_params, classvis_view, live, sidebar
+from netviz_app import classvis_view, live, settings_ui, sidebar
 from netviz_app.charts import score_curve
 from netviz_app.media import gif_bytes, png_bytes
 from netviz_app.models import cached_model
 from netviz_app.state import Param, UrlState, sidebar_state
-from netviz_core.classvis import DEFAULT_PRESET, PRESETS, ClassVisRun, settings_for
+from netviz_core.classvis import ClassVisRun, ClassVisSettings
 from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 from netviz_core.models import BUNDLED_MODELS
@@ -18,24 +18,24 @@ ctx = sidebar.page_header("Class Visualization", "I* = argmax_I S_c(I) - λ‖I�
                                                  "Lucid's Fourier parametrization and transforms; MACO).")
 net = ctx.net
 PREFIX = "cv"
-CUSTOM = "custom"
+SHOWN = settings_ui.shown(ClassVisSettings)  # every group of the settings, in the class's order
 
 state = UrlState(PREFIX).declare(
     Param("target", "int", 76 if net.num_classes > 76 else 0, lo=0, hi=net.num_classes - 1, aliases=("cls",)),
-    Param("preset", "choice", DEFAULT_PRESET, choices=(*PRESETS, CUSTOM)),
+    settings_ui.preset_param(ClassVisSettings),
     Param("held_out", "bool", False),
-    *classvis_params.settings_params(max_iterations=500, preset=classvis_params.preset_from_url()),
+    *settings_ui.params(ClassVisSettings, SHOWN, preset=settings_ui.preset_from_url(ClassVisSettings)),
 )
 
 
 def apply_preset() -> None:
-    classvis_params.apply_preset(state)
+    settings_ui.apply_preset(state, ClassVisSettings)
 
 
 names = net.class_names
 top = st.columns([3, 2, 2])
 state.class_select("target", names, container=top[0])
-classvis_params.mark_custom(state, CUSTOM)
+settings_ui.mark_custom(state, ClassVisSettings)
 state.selectbox("preset", container=top[1], on_change=apply_preset)
 start, stop = live.buttons(PREFIX, container=top[2], state=state)
 state.toggle("held_out", container=top[2])
@@ -50,22 +50,18 @@ else:
     image_slot, progress_slot, status_slot = left.empty(), left.empty(), left.empty()
 held_out_slot = left.empty()  # the other backbones' ranks of the class (the Held-out ranks toggle)
 with right.expander("Settings", expanded=not present):
-    classvis_params.draw_settings(state, st.columns(2))
+    settings_ui.draw(state, ClassVisSettings, SHOWN, st.columns(2))
 chart_slot = right.empty()
 results_slot = st.empty()  # the finished run's scrubber and downloads; empty while a run is going
 state.sync(sidebar_state())
 
-values = classvis_params.settings_values(state)
 preset = state.get("preset")
-try:
-    settings = settings_for(None, seed=int(state.get("seed")), **values)
+try:  # mark_custom made the preset "custom" if the settings left it
+    settings = ClassVisSettings.from_preset(None, **settings_ui.values(state, ClassVisSettings, SHOWN)).with_overrides(
+        preset=preset if preset in ClassVisSettings.presets else None)
 except NetVizError as exc:
     st.error(str(exc))
     st.stop()
-if preset in PRESETS:  # mark_custom made it "custom" if the settings left the preset
-    from dataclasses import replace
-
-    settings = replace(settings, preset=preset)
 target = int(state.get("target"))
 config = (ctx.model_key, target, settings.to_json())
 view = classvis_view.LiveView(image_slot, chart_slot, status_slot, settings.iterations, key=PREFIX,

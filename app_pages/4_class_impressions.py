@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from netviz_app import live, sidebar
+from netviz_app import live, settings_ui, sidebar
 from netviz_app.charts import score_curve
 from netviz_app.media import gif_bytes, jpeg_bytes, png_bytes
-from netviz_app.state import Param, UrlState, log_steps, sidebar_state
+from netviz_app.state import Param, UrlState, sidebar_state
 from netviz_core.classvis import upscale
 from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 from netviz_core.impressions import ImpressionSettings, impression_frames, negative_frames
 from netviz_core.impressions.metrics import probabilities_of_saved
-from netviz_core.impressions.settings import PRESETS, TRANSFORMS_ON
-from netviz_core.optimize.parametrizations import PARAMETRIZATIONS
 
 ctx = sidebar.page_header("Class Impressions", "Mopuri et al.'s class impressions, and Addepalli et al.'s saliency-driven version (SCI): "
                                                "TV regulariser, saliency-driven learning rate, single object grown from the most activated circle.")
 net = ctx.net
 PREFIX = "ci"
-D = ImpressionSettings()
+SHOWN = settings_ui.shown(ImpressionSettings)  # the run, and the controls of SCI's three parts
 n_cls = net.num_classes
 # The negative image had two step sliders (first_iterations/iters1 + second_iterations/iters2) that add up to
 # the joint run's length: an old link reads as that sum.
@@ -34,23 +32,7 @@ state = UrlState(PREFIX).declare(
     Param("make", "choice", "sci", choices=("sci", "negative"), aliases=("mode",)),
     Param("target", "int", 130 if n_cls > 130 else 0, lo=0, hi=n_cls - 1, aliases=("cls",)),
     Param("baseline", "bool", True),
-    Param("iterations", "int", D.iterations, lo=1, hi=1000, aliases=("iters",)),
-    Param("parametrization", "choice", D.parametrization, choices=tuple(PARAMETRIZATIONS)),
-    Param("lr", "float", D.lr, lo=0.01, hi=1.0),
-    Param("seed", "int", D.seed, lo=0, hi=2**31 - 1),
-    Param("tv", "bool", D.tv),
-    # log-spaced steps that contain the default (0.02): a linear 0.05 grid could not return to it
-    Param("tv_weight", "logfloat", D.tv_weight, choices=(*log_steps(-4, 0), 2.0), aliases=("lambda1",)),
-    Param("tv_every", "int", D.tv_every, lo=1, hi=10),
-    Param("saliency_lr", "bool", D.saliency_lr, aliases=("sal",)),
-    Param("c2", "float", D.c2, lo=0.5, hi=16.0),
-    Param("t_switch", "int", D.t_switch, lo=1, hi=1000),
-    Param("grad_cum0", "float", D.grad_cum0, lo=0.01, hi=1.0),
-    Param("lr_map_peak", "float", D.lr_map_peak, lo=0.05, hi=0.95),
-    Param("transforms_on", "choice", D.transforms_on, choices=TRANSFORMS_ON),
-    Param("single_object", "bool", D.single_object, aliases=("single",)),
-    Param("select_radius", "float", D.select_radius, lo=5.0, hi=100.0),
-    Param("preci_iterations", "int", D.preci_iterations, lo=0, hi=50, aliases=("preci",)),
+    *settings_ui.params(ImpressionSettings, SHOWN),
     Param("first", "int", 130 if n_cls > 130 else 0, lo=0, hi=n_cls - 1),
     Param("second", "int", 1 if n_cls > 1 else 0, lo=0, hi=n_cls - 1),
 )
@@ -75,47 +57,25 @@ state.selectbox("parametrization", container=row, width=200)
 with st.expander("SCI controls", expanded=mode == "sci"):
     groups = st.container(horizontal=True, gap="large")
     # A control without effect under the current switches is disabled (and left out of the run's settings).
-    g = groups.container(width=300)
-    tv_on = state.toggle("tv", container=g)
-    state.log_slider("tv_weight", container=g, disabled=not tv_on)
-    state.slider("tv_every", container=g, disabled=not tv_on)
-    state.radio("transforms_on", container=g, horizontal=True)
-    g = groups.container(width=300)
-    sal_on = state.toggle("saliency_lr", container=g)
-    state.slider("lr", step=0.01, container=g)
-    state.slider("lr_map_peak", step=0.05, container=g, disabled=not sal_on)
-    state.slider("c2", step=0.5, container=g, disabled=not sal_on)
-    state.slider("t_switch", container=g, disabled=not sal_on)
-    state.slider("grad_cum0", step=0.01, container=g, disabled=not sal_on)
-    g = groups.container(width=300)
-    single_on = state.toggle("single_object", container=g)
-    state.slider("select_radius", step=1.0, container=g, disabled=not single_on)
-    state.slider("preci_iterations", container=g, disabled=not single_on)
+    for group in ("tv", "saliency", "single"):
+        settings_ui.draw(state, ImpressionSettings, settings_ui.shown(ImpressionSettings, (group,)),
+                         container=groups.container(width=300))
+    if settings_ui.ungrouped(ImpressionSettings):
+        settings_ui.draw(state, ImpressionSettings, settings_ui.ungrouped(ImpressionSettings),
+                         container=groups.container(width=300))
 state.sync(sidebar_state())
 
 v = state.values()
 # Controls that a switch turns off keep their defaults in the settings, so that changing one cannot start a run.
-for switch, names_off in (("tv", ("tv_weight", "tv_every")),
-                          ("saliency_lr", ("c2", "t_switch", "grad_cum0", "lr_map_peak")),
-                          ("single_object", ("select_radius", "preci_iterations"))):
-    if not v[switch]:
-        v.update({name: state.params[name].default for name in names_off})
+chosen = settings_ui.values(state, ImpressionSettings, SHOWN)
 # pixel: the paper's recipe; fourier/maco: the lucid one.  lr and λ1 mean different things on the two
-# (an Adam step on a spectrum, a TV term), so a slider left at its default takes the recipe's own value.
-recipe = PRESETS["paper" if v["parametrization"] == "pixel" else "lucid"]
-for name in ("lr", "tv_weight"):
-    if v[name] == state.params[name].default:
-        v[name] = recipe[name]
+# (an Adam step on a spectrum, a TV term), so a control left at its default takes the recipe's own value.
+recipe = "paper" if chosen["parametrization"] == "pixel" else "lucid"
+for name, value in ImpressionSettings.presets.own[recipe].items():
+    if name in chosen and name != "parametrization" and chosen[name] == state.params[name].default:
+        chosen[name] = value
 try:
-    sci = ImpressionSettings.preset("paper" if v["parametrization"] == "pixel" else "lucid").with_overrides(
-        parametrization=v["parametrization"],
-        iterations=int(v["iterations"]), lr=float(v["lr"]), seed=int(v["seed"]), tv=bool(v["tv"]),
-        tv_weight=float(v["tv_weight"]), tv_every=int(v["tv_every"]), saliency_lr=bool(v["saliency_lr"]),
-        c2=float(v["c2"]), t_switch=int(v["t_switch"]), grad_cum0=float(v["grad_cum0"]),
-        lr_map_peak=float(v["lr_map_peak"]), single_object=bool(v["single_object"]),
-        select_radius=float(v["select_radius"]), preci_iterations=int(v["preci_iterations"]),
-        transforms_on=v["transforms_on"],
-    )
+    sci = ImpressionSettings.preset(recipe).with_overrides(**chosen)
     base = sci.plain()
 except NetVizError as exc:
     st.error(str(exc))

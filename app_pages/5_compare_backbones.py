@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from netviz_app import classvis_params, classvis_view, live, sidebar
+from netviz_app import classvis_view, live, settings_ui, sidebar
 from netviz_app.charts import matrix, score_curve
 from netviz_app.media import as_pil, png_bytes
 from netviz_app.models import cached_model
 from netviz_app.state import Param, UrlState, sidebar_state
-from netviz_core.classvis import DEFAULT_PRESET, PRESETS, ClassVisRun, settings_for, transfer_scores
+from netviz_core.classvis import ClassVisRun, ClassVisSettings, transfer_scores
 from netviz_core.errors import NetVizError
 from netviz_core.images import to_uint8
 from netviz_core.models import BUNDLED_MODELS
@@ -21,16 +21,17 @@ ctx = sidebar.context()
 PREFIX = "cmp"
 SIDEBAR_MODEL = "(sidebar model)"
 choices = (*BUNDLED_MODELS, SIDEBAR_MODEL)
+SHOWN = settings_ui.shown(ClassVisSettings)
 state = UrlState(PREFIX).declare(
     Param("models", "multi", list(BUNDLED_MODELS[:2]), choices=choices, min_items=1, max_items=3),
     Param("target", "int", 76, lo=0, hi=999, aliases=("cls",)),
-    Param("preset", "choice", DEFAULT_PRESET, choices=(*PRESETS, "custom")),
-    *classvis_params.settings_params(max_iterations=300, preset=classvis_params.preset_from_url()),
+    settings_ui.preset_param(ClassVisSettings),
+    *settings_ui.params(ClassVisSettings, SHOWN, preset=settings_ui.preset_from_url(ClassVisSettings)),
 )
 
 
 def apply_preset() -> None:
-    classvis_params.apply_preset(state)
+    settings_ui.apply_preset(state, ClassVisSettings)
 
 
 # ImageNet class names: every bundled backbone has the same 1000 classes.
@@ -42,9 +43,9 @@ top = st.columns([3, 2])
 state.class_select("target", names, container=top[0])
 start, stop = live.buttons(PREFIX, container=top[1], state=state)
 with st.expander("Settings (the same for every model)", expanded=False):
-    classvis_params.mark_custom(state)
+    settings_ui.mark_custom(state, ClassVisSettings)
     state.selectbox("preset", on_change=apply_preset, width=320)
-    classvis_params.draw_settings(state, st.columns(4))
+    settings_ui.draw(state, ClassVisSettings, SHOWN, st.columns(4))
 state.sync(sidebar_state())
 
 picked = list(state.get("models"))
@@ -71,9 +72,8 @@ if len(nets) < 2:
     st.stop()
 
 target = int(state.get("target"))
-values = classvis_params.settings_values(state)
 try:
-    settings = settings_for(None, seed=int(state.get("seed")), **values)
+    settings = ClassVisSettings.from_preset(None, **settings_ui.values(state, ClassVisSettings, SHOWN))
 except NetVizError as exc:
     st.error(str(exc))
     st.stop()

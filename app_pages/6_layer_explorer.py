@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from netviz_app import live, sidebar
+from netviz_app import live, settings_ui, sidebar
 from netviz_app.media import jpeg_bytes
-from netviz_app.state import Param, UrlState, log_steps, sidebar_state
+from netviz_app.state import Param, UrlState, sidebar_state
 from netviz_core import layer_explorer as le
-from netviz_core.classvis import PRESETS
+from netviz_core.classvis import ClassVisSettings
 from netviz_core.errors import NetVizError
 from netviz_core.images import preprocess, to_uint8
 from netviz_core.layers import list_layers
@@ -29,6 +29,7 @@ if not layers:
     st.error(f"{net.name} has no layer whose output is a feature map.")
     st.stop()
 infos = {i.name: i for i in layers}
+SHOWN = settings_ui.shown(le.FeatureVisSettings, ("settings",))  # the optimisation comes from the preset
 middle = layers[len(layers) // 2].name
 state = UrlState(PREFIX).declare(
     Param("layer", "choice", middle, choices=tuple(infos)),
@@ -36,11 +37,9 @@ state = UrlState(PREFIX).declare(
     Param("first_channel", "int", 0, lo=0, hi=8191),
     Param("count", "int", 8, lo=1, hi=16),
     Param("channel", "int", 0, lo=0, hi=8191),
-    Param("preset", "choice", le.DEFAULT_PRESET, choices=tuple(PRESETS)),
-    Param("iterations", "int", 64, lo=1, hi=512),
-    Param("seed", "int", 0, lo=0, hi=10**6),
-    Param("diversity_weight", "float", 10.0, lo=0.0, hi=100.0),
-    Param("distance_weight", "logfloat", 1000.0, choices=log_steps(0, 5)),
+    settings_ui.preset_param(ClassVisSettings, custom=False),
+    # a grid of channels is rendered together: fewer steps than the preset's by default
+    *settings_ui.params(le.FeatureVisSettings, SHOWN, defaults={"iterations": 64}),
 )
 
 top = st.columns([3, 2, 2])
@@ -53,10 +52,7 @@ with st.expander("Settings", expanded=False):
     state.radio("show", container=cols[0], horizontal=True)
     state.number("first_channel", container=cols[0], step=1)
     state.slider("count", container=cols[1])
-    state.slider("iterations", container=cols[1])
-    state.number("seed", container=cols[2], step=1)
-    state.slider("diversity_weight", container=cols[2])
-    state.log_slider("distance_weight", container=cols[2])
+    settings_ui.draw(state, le.FeatureVisSettings, SHOWN, cols[1:])
 state.sync(sidebar_state())
 
 
@@ -70,7 +66,9 @@ def grid_channels() -> list[int]:
 
 
 def common_settings() -> dict:
-    return dict(preset=state.get("preset"), iterations=int(state.get("iterations")), seed=int(state.get("seed")))
+    """The preset and the shown settings a whole grid shares (the facets and the photo distance are the detail's)."""
+    chosen = settings_ui.values(state, le.FeatureVisSettings, SHOWN)
+    return dict(preset=state.get("preset"), iterations=chosen["iterations"], seed=chosen["seed"])
 
 
 def record(run: live.LiveRun, frames) -> None:
@@ -138,9 +136,10 @@ except NetVizError as exc:
     st.stop()
 base = dict(layer=info.name, channels=(channel,), **common_settings())
 try:
-    facet_settings = le.settings_for(diversity=4, diversity_weight=float(state.get("diversity_weight")), **base)
+    chosen = settings_ui.values(state, le.FeatureVisSettings, SHOWN)
+    facet_settings = le.settings_for(diversity=4, diversity_weight=chosen["diversity_weight"], **base)
     neuron_settings = le.settings_for(objective="neuron", **base)
-    accent_settings = le.settings_for(distance_weight=float(state.get("distance_weight")), **base)
+    accent_settings = le.settings_for(distance_weight=chosen["distance_weight"], **base)
 except NetVizError as exc:
     st.error(str(exc))
     st.stop()

@@ -1,6 +1,6 @@
 """Trials of class-visualization levers that are not (yet) settings, judged by the gallery benchmark.
 
-A lever changes one part of what ``classvis.engine_parts`` builds from the settings,
+A lever changes one part of what ``classvis.parts.engine_parts`` builds from the settings,
 in this process only; everything else (making, judging on the held-out backbones,
 statistics, time to recognition, contact sheet) is ``benchmarks/classvis_gallery.py``,
 whose arguments pass through.  A lever that wins its trial becomes a setting; this file
@@ -54,11 +54,13 @@ def contrast_maco(magnitude: str, factor: float):
 
 
 def install(levers: list[str]) -> None:
-    """Wrap ``classvis.engine_parts`` so that every run in this process uses ``levers``."""
+    """Wrap ``classvis.parts.engine_parts`` (the class-visualization compiler) so that every run in this process
+    uses ``levers``."""
     from netviz_core import classvis
+    from netviz_core.classvis import parts as compiler
     from netviz_core.optimize.transforms import AdditiveNoise, RandomCrop
 
-    original = classvis.engine_parts
+    original = compiler.engine_parts
 
     def engine_parts(s, model=None):
         parts = original(s, model)
@@ -87,7 +89,7 @@ def install(levers: list[str]) -> None:
                 raise SystemExit(f"unknown lever {lever!r}")
         return parts
 
-    classvis.engine_parts = engine_parts
+    compiler.engine_parts = classvis.engine_parts = engine_parts
 
 
 def main(argv=None) -> int:

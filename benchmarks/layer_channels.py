@@ -83,15 +83,17 @@ def costs(net, layer: str, channels: list[int], steps: int, rounds: int) -> dict
     from netviz_core.optimize import engine
     from netviz_core.optimize.folding import input_gradient_model
     from netviz_core.optimize.objectives import Channel, ClassLogit, TotalVariation
+    from netviz_core.settings import declarations
 
     n = len(channels)
     targets = list(range(1, 1 + 50 * n, 50))[:n]
+    budget = declarations(classvis.ClassVisSettings)["iterations"].hi  # the longest run: it is stopped after `steps`
 
     def channel_frames():
-        return le.FeatureVisRun(net, layer=layer, channels=tuple(channels), iterations=10_000).frames()
+        return le.FeatureVisRun(net, layer=layer, channels=tuple(channels), iterations=budget).frames()
 
     def class_frames(with_layers: bool):
-        s = classvis.settings_for("lucid", iterations=10_000, targets=tuple(targets), model=net.name)
+        s = classvis.settings_for("lucid", iterations=budget, targets=tuple(targets), model=net.name)
         parts = classvis.engine_parts(s)
         if with_layers:
             parts["objective"] = ClassLogit() + 0.0 * Channel("bn2", 0) - s.tv_weight * TotalVariation()

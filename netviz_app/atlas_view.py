@@ -12,9 +12,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from netviz_core.atlas.store import JobDir
-from netviz_core.classvis import PRESETS
+from netviz_core.classvis import ClassVisSettings
 
-from .classvis_params import FIELDS, settings_params
+from . import settings_ui
 
 #: Where ``benchmarks/atlas_throughput.py`` writes the atlas the page opens by default.
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "atlas"
@@ -79,12 +79,14 @@ def classvis_query(row: dict) -> dict[str, str]:
     """The Class Visualization page's URL parameters that reproduce this image's settings live."""
     s = row["settings"]
     query = {"src": "bundled", "model": row["backbone"], "target": str(row["class"]), "seed": str(row["seed"])}
-    params = {p.name: p for p in settings_params(max_iterations=500)}
-    for param, name in FIELDS.items():
-        query[param] = params[param].dump(s[name])  # as the page's own URL writes it
+    names = settings_ui.shown(ClassVisSettings)
+    for p in settings_ui.params(ClassVisSettings, names):
+        if p.name in s and p.name != "seed":
+            query[p.name] = p.dump(s[p.name])  # as the page's own URL writes it
+    presets = ClassVisSettings.presets
     preset = s.get("preset")
-    same = preset in PRESETS and all(PRESETS[preset][f] == s[f] for f in FIELDS.values())
-    query["preset"] = preset if same else "custom"
+    same = preset in presets and all(presets[preset][n] == s[n] for n in names if n in presets[preset] and n in s)
+    query["preset"] = preset if same else settings_ui.CUSTOM
     return query
 
 

@@ -1,15 +1,18 @@
 """Every dashboard parameter's name, label, unit and tooltip: one table for every page.
 
-The key is the canonical name of /work/coord/CONVENTIONS.md (library argument = settings
-field = URL parameter = CLI flag with dashes).  ``UrlState``'s widgets take their label,
-help and choice labels from here, so a parameter reads the same on every page
-(``tests/app/test_params_table.py`` walks every page's widgets against this table).
-Labels give the paper's symbol with plain words; the unit follows in brackets.
+The key is the canonical name (library argument = settings field = URL parameter = CLI
+flag with dashes).  A technique's settings carry their own words in their declarations
+(``netviz_core.settings``; ``DECLARED`` lists those classes); this table holds the rest:
+the sidebar, the pages' own controls.  ``UrlState``'s widgets take their label, help and
+choice labels from here, so a parameter reads the same on every page
+(``tests/app/test_params_table.py`` walks every page's widgets against both).  Labels give
+the paper's symbol with plain words; the unit follows in brackets.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,6 @@ PARAMS: dict[str, Spec] = {
                     "away; a link with present=1 opens the page this way, with the sidebar closed."),
     # -- shared by several pages ----------------------------------------------------------------
     "target": Spec("Class c", CLASS_HELP),
-    "iterations": Spec("Iterations", "How many optimisation steps one run takes.", "steps"),
-    "lr": Spec("Learning rate (step size)", "How far each optimisation step moves the image; larger is faster "
-               "but less stable."),
-    "seed": Spec("Seed", "Seeds the random start and the random transformations: the same seed and settings "
-                 "give the same image."),
     "live": Spec("Live", "On: changing a setting restarts the run at once. Off: changes wait for Start."),
     "held_out": Spec("Held-out ranks", "On: every few steps the 8-bit picture is shown to the other bundled "
                      "backbones, which did not make it, and their rank of the class is shown: the moment it stops "
@@ -88,67 +86,14 @@ PARAMS: dict[str, Spec] = {
     "mode": Spec("Method", "Normalised step: unbounded steps of length lr until the model is fooled. "
                  "L∞-bounded: signed steps that never change a pixel by more than ε.",
                  choices={"normalized": "normalised step (lr)", "linf": "L∞-bounded (ε)"}),
-    "linf": Spec("ε (L∞ bound)", "No pixel changes by more than ε.", "0-255 pixel units"),
-    "step_size": Spec("Sign step", "How far each signed step moves every pixel.", "0-255 pixel units"),
     "magnify": Spec("Magnify the difference", "The difference picture is the change times this factor, around "
                     "grey.", "×"),
-    # -- class visualization ------------------------------------------------------------------------
-    "preset": Spec("Paper preset", "lucid (default): Fourier parametrization, random transforms and Adam "
-                   "(Olah et al. 2017); maco: the phase of a fixed natural spectrum (Fel et al. 2023); "
-                   "cs231n: the assignment's settings; simonyan: L2 only, from the mean image. "
-                   "Shows custom once a setting differs from the preset.",
-                   choices={"lucid": "lucid", "maco": "maco", "cs231n": "cs231n", "simonyan": "simonyan", "custom": "custom"}),
-    "l2_weight": Spec("λ (L2 weight)", "Weight of the L2 regulariser λ‖I‖²: larger keeps the image closer to grey "
-                      "(log scale)."),
-    "jitter": Spec("Jitter", "Random shift of the image before each step (transformation robustness).", "px"),
-    "blur_every": Spec("Blur every", "Blur the image every this many steps (0: never).", "steps"),
-    "blur_sigma": Spec("Blur σ", "Standard deviation of the periodic Gaussian blur.", "px"),
-    "objective": Spec("Objective", "What is maximised: the class score S_c (the logit) or log P_c (the "
-                      "log-posterior, which also pushes the other classes down).",
-                      choices={"logit": "score S_c", "posterior": "log P_c"}),
-    "init": Spec("Initial image", "Where the optimisation starts: random noise or the dataset's mean image.",
-                 choices={"noise": "noise", "mean": "mean image"}),
-    "parametrization": Spec("Parametrization", "What the optimiser changes: the pixels, a Fourier spectrum, or "
-                            "the phase only (MACO).", choices={"pixel": "pixels", "fourier": "Fourier", "maco": "MACO"}),
-    "optimizer": Spec("Optimizer", "The update rule of each step."),
-    "magnitude": Spec("MACO magnitude", "The fixed Fourier magnitude MACO keeps while it optimises the phase: "
-                      "a 1/f prior, or the average spectrum of the bundled photos. Only with the MACO parametrization."),
-    "transforms": Spec("Transforms", "Transformation robustness: random pad, jitter, scale and rotation of the network's "
-                       "input before each step (MACO: random crops and noise); the stored image is never transformed."),
     # -- class impressions ------------------------------------------------------------------------------
     "make": Spec("What to make", "A class impression (SCI beside the plain baseline), or a negative image: "
                  "two classes grown from the two halves of one image.",
                  choices={"sci": "Class impression (SCI vs baseline)", "negative": "Negative image (two classes fused)"}),
     "baseline": Spec("Plain baseline beside it", "Also run the plain class impression (no TV, uniform learning "
                      "rate, no object selection) with the same seed."),
-    "tv": Spec("TV regulariser (eq. 1)", "Total-variation regulariser: penalises differences between "
-               "neighbouring pixels."),
-    "tv_weight": Spec("λ1 (TV weight)", "Weight of the total-variation term (eq. 1 of Addepalli et al.): "
-                      "penalises differences between neighbouring pixels. Class impressions: only with the TV "
-                      "regulariser on; class visualization: 0 is off."),
-    "tv_every": Spec("k (TV every k steps)", "Apply the TV step every k iterations. Only with the TV regulariser "
-                     "on.", "steps"),
-    "saliency_lr": Spec("Saliency-driven learning rate (eqs. 2-4)", "Off: every pixel moves with the uniform "
-                        "learning rate."),
-    "lr_map_peak": Spec("Rate-map peak", "The saliency-driven learning-rate map (eq. 4) is rescaled each step so "
-                        "that its largest entry is this (below the pre-CI rate of 1.0). Only with the "
-                        "saliency-driven learning rate on."),
-    "transforms_on": Spec("Random transforms act on", "Where the random jitter, scale and rotation are applied: "
-                          "the network's input (the stored image never changes) or the stored image itself "
-                          "(they then pile up over the steps).",
-                          choices={"input": "network input", "image": "stored image"}),
-    "c2": Spec("C2 (eq. 3)", "Scales the saliency-driven learning rate; C1 = C2 · iterations / t. Only with the "
-               "saliency-driven learning rate on."),
-    "t_switch": Spec("t (switch iteration)", "Iteration at which the learning-rate schedule switches (eq. 3). "
-                     "Only with the saliency-driven learning rate on.", "steps"),
-    "grad_cum0": Spec("grad_cum₀ (eq. 2)", "Starting value of the accumulated gradient map. Only with the "
-                      "saliency-driven learning rate on."),
-    "single_object": Spec("Single object (sec. 3.3)", "Grow one object from the most activated circle instead "
-                          "of filling the image."),
-    "select_radius": Spec("r (selection radius, eq. 5)", "Radius of the most activated circle that is kept. "
-                          "Only with single object on.", "px"),
-    "preci_iterations": Spec("Pre-CI iterations", "A few high-learning-rate steps that find the most activated "
-                             "circle. Only with single object on.", "steps"),
     "first": Spec("First class (grown left)", CLASS_HELP),
     "second": Spec("Second class (grown right)", CLASS_HELP),
     # -- layer explorer -------------------------------------------------------------------------------------
@@ -159,11 +104,6 @@ PARAMS: dict[str, Spec] = {
     "first_channel": Spec("Start channel", "The grid shows the channels from this one on."),
     "count": Spec("Channels in the grid", "How many channels are rendered together, in one batch.", "channels"),
     "channel": Spec("Channel", "The channel shown in detail: facets, neuron, examples, accentuation."),
-    "diversity_weight": Spec("Diversity weight", "Weight of the Gram-matrix dissimilarity between the 4 facets "
-                      "(Olah et al. 2017): 0 lets them look alike."),
-    "distance_weight": Spec("Distance to the photo weight", "Feature accentuation: how strongly the image is kept "
-                            "close to the photo (mean squared distance, normalised pixels); lower lets the "
-                            "channel's pattern take over (log scale)."),
     # -- compare backbones ---------------------------------------------------------------------------------
     "models": Spec("Models (2-3)", "Bundled offline backbones, or the model chosen in the sidebar."),
     # -- atlas ----------------------------------------------------------------------------------------------
@@ -174,10 +114,37 @@ PARAMS: dict[str, Spec] = {
 }
 
 
+def declared_classes() -> tuple:
+    """Every technique's settings class: their URL parameters' words are in their declarations."""
+    from netviz_core.classvis import ClassVisSettings
+    from netviz_core.fooling import FoolingSettings
+    from netviz_core.impressions import ImpressionSettings
+    from netviz_core.layer_explorer import FeatureVisSettings
+
+    return ClassVisSettings, FoolingSettings, ImpressionSettings, FeatureVisSettings
+
+
+@cache
+def declared() -> dict[str, Spec]:
+    """name -> the words of every declared setting that is a URL parameter (the first class's, if several declare it)."""
+    from netviz_core.settings import declarations
+
+    out: dict[str, Spec] = {}
+    for cls in declared_classes():
+        for name, d in declarations(cls).items():
+            if d.url and name not in out:
+                out[name] = Spec(d.title, d.help, d.unit, dict(d.choice_labels))
+        if cls.presets is not None and "preset" not in out:
+            from .settings_ui import preset_spec
+
+            out["preset"] = preset_spec(cls)
+    return out
+
+
 def spec(name: str) -> Spec:
-    """The table's entry for ``name``; an unknown name is a programming error (every widget is in the table)."""
+    """The words of ``name``: the table's entry or its settings declaration; an unknown name is a programming error."""
     try:
-        return PARAMS[name]
+        return PARAMS[name] if name in PARAMS else declared()[name]
     except KeyError:
-        raise KeyError(f"parameter {name!r} is not in netviz_app/params.py's table; add its label, unit and "
-                       f"tooltip there") from None
+        raise KeyError(f"parameter {name!r} is neither a declared setting (netviz_core.settings) nor in "
+                       f"netviz_app/params.py's table; declare it, or add its label, unit and tooltip there") from None

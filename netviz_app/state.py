@@ -18,6 +18,8 @@ from typing import Any, Sequence
 
 import streamlit as st
 
+from netviz_core.settings import log_steps  # noqa: F401  (pages import it from here)
+
 from .params import spec
 
 #: Longest query-parameter value that is even looked at.
@@ -44,6 +46,8 @@ class Param:
     max_len: int = 80
     #: Older URL names of this parameter, still read (bookmarks made before the canonical names).
     aliases: tuple = ()
+    #: Its label, unit and tooltip when they are not ``params.PARAMS``' (a declared setting's own).
+    spec: Any = None
 
     def parse(self, raw: Any) -> Any:
         """URL text -> a valid value, or raise ValueError."""
@@ -60,13 +64,14 @@ class Param:
             if not math.isfinite(v):
                 raise ValueError(text)
             return float(min(max(v, self.lo), self.hi))
-        if self.kind == "logfloat":  # snapped to the nearest of the log-spaced choices
+        if self.kind == "logfloat":  # snapped to the nearest of the log-spaced choices (0 among them: off)
             v = float(text)
-            if not math.isfinite(v):
+            if not math.isfinite(v) or (v < 0 and 0 in self.choices):  # a negative weight is no weight: the default
                 raise ValueError(text)
+            positive = [c for c in self.choices if c > 0]
             if v <= 0:
-                return self.choices[0]
-            return min(self.choices, key=lambda c: abs(math.log10(c) - math.log10(v)))
+                return 0.0 if 0 in self.choices else positive[0]
+            return min(positive, key=lambda c: abs(math.log10(c) - math.log10(v)))
         if self.kind == "bool":
             low = text.lower()
             if low in ("1", "true", "yes", "on"):
@@ -181,16 +186,20 @@ class UrlState:
     # With persist_state the value is kept under the key and sent to the browser again when
     # the widget is drawn again.  Labels, units, tooltips and choice labels come from
     # ``params.PARAMS``, so every page names a parameter the same way.
+    def spec(self, name: str):
+        """The parameter's label, unit and tooltip: its own (a declared setting's), else the table's."""
+        p = self.params.get(name)
+        return p.spec if p is not None and p.spec is not None else spec(name)
+
     def _kw(self, name: str, kw: dict, *, choices: bool = False) -> dict:
-        s = spec(name)
+        s = self.spec(name)
         kw.setdefault("help", s.help)
         if choices:
             kw.setdefault("format_func", s.format)
         return {"key": self.key(name), "persist_state": "session", **kw}
 
-    @staticmethod
-    def _label(name: str, label: str | None) -> str:
-        return spec(name).text if label is None else label
+    def _label(self, name: str, label: str | None) -> str:
+        return self.spec(name).text if label is None else label
 
     def slider(self, name: str, label: str | None = None, *, step=None, fmt: str | None = None, container=st, **kw):
         p = self.params[name]
@@ -274,14 +283,3 @@ class UrlState:
 def sidebar_state() -> UrlState | None:
     """The sidebar's UrlState of this run (set by ``sidebar.draw``)."""
     return st.session_state.get("_netviz_sidebar_state")
-
-
-def log_steps(lo_exp: int, hi_exp: int, mantissas: Sequence[float] = (1, 2, 5)) -> tuple[float, ...]:
-    """1e-6, 2e-6, 5e-6, 1e-5 ... up to 10**hi_exp: the steps of a log-scale slider."""
-    out = []
-    for e in range(lo_exp, hi_exp + 1):
-        for m in mantissas:
-            v = float(f"{m}e{e}")
-            if v <= 10**hi_exp * 1.0000001:
-                out.append(v)
-    return tuple(out)

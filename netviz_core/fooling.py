@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator
 
@@ -45,7 +44,7 @@ from .images import ImageSource, deprocess, quantize
 from .models import LoadedModel
 from .optimize import ClampToPixelRange, ClassLogit, Frame, NormalizedGradient, PostStep, ProjectLinf, SignGradient
 from .optimize import optimize as optimize_images
-from .settings import JsonSettings
+from .settings import ITERATIONS, LR, JsonSettings, Rule, log_steps, setting
 from .targets import as_input_batch, resolve_targets
 
 #: Default length of the normalised step, in normalised units (CS231n uses 1).
@@ -160,30 +159,30 @@ class FoolingSettings(JsonSettings):
     ``iterations``: the most steps, shared by both phases.  ``lr``: the length of the
     normalised step (normalised units).  ``linf``: ε in 0–255 pixel units; set, it
     selects the bounded variant, with sign steps of ``step_size`` (0–255 units,
-    default ε/4: ``sign_step``).  Validated on construction (``FoolingError`` names
-    the bad setting); ``to_json``/``from_json`` reproduce a run.
+    default ε/4: ``sign_step``).  Each setting is declared once (range, words); validated
+    on construction (``FoolingError`` names the bad setting and its range);
+    ``to_json``/``from_json`` reproduce a run.
     """
 
     error: ClassVar[type[NetVizError]] = FoolingError
     what: ClassVar[str] = "fooling settings"
+    rules: ClassVar = (
+        Rule(lambda s: s.step_size is None or s.linf is not None,
+             "step_size is the sign step of the L∞ variant: give linf=ε as well, or use lr."),
+    )
+    #: What a page shows: the normalised step's setting, the bounded variant's, and the run's.
+    groups: ClassVar = (("normalized", ("lr",)), ("linf", ("linf", "step_size")), ("run", ("iterations",)))
 
-    iterations: int = DEFAULT_ITERATIONS
-    lr: float = DEFAULT_LR
-    linf: float | None = None
-    step_size: float | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.iterations, bool) or not isinstance(self.iterations, numbers.Integral):
-            raise FoolingError(f"The number of iterations must be a whole number, got {self.iterations!r}.")
-        if self.iterations < 0:
-            raise FoolingError(f"The number of iterations must be 0 or more, got {self.iterations}.")
-        _positive(self.lr, "The learning rate (step length)")
-        if self.linf is not None and _positive(self.linf, "The L∞ bound ε (0–255 pixel units)") > 255:
-            raise FoolingError(f"The L∞ bound ε is in 0–255 pixel units, so at most 255; got {self.linf!r}.")
-        if self.step_size is not None:
-            if self.linf is None:
-                raise FoolingError("step_size is the sign step of the L∞ variant: give linf=ε as well, or use lr.")
-            _positive(self.step_size, "The L∞ step size (0–255 pixel units)")
+    iterations: int = setting(DEFAULT_ITERATIONS, like=ITERATIONS, lo=0, hi=2000)
+    lr: float = setting(DEFAULT_LR, like=LR, lo=1e-3, hi=1e6, steps=log_steps(-3, 6), widget="select_slider")
+    linf: float | None = setting(None, label="L∞ bound", symbol="ε", unit="0-255 pixel units", lo=0.5, hi=255.0,
+                                 step=0.5, optional=True, aliases=("eps",), metavar="EPS",
+                                 help="No pixel changes by more than ε; set, it selects the bounded variant "
+                                 "(sign steps).")
+    step_size: float | None = setting(None, label="Sign step", unit="0-255 pixel units", lo=0.25, hi=64.0, step=0.25,
+                                      optional=True, aliases=("step",),
+                                      help="How far each signed step of the bounded variant moves every pixel "
+                                      "(default ε/4).")
 
     @property
     def method(self) -> str:
@@ -223,16 +222,21 @@ def fooling_frames(net: LoadedModel, images, targets, settings: FoolingSettings 
     x0 = as_input_batch(net, images, at_input_size=True)
     n = x0.shape[0]
     target_list = resolve_targets(net, targets, n)
+    parts = engine_parts(net, settings)
+    return _fooling_phases(net, x0, target_list, parts["step_rule"], parts["post_steps"], parts["grid_bound"], settings)
+
+
+def engine_parts(net: LoadedModel, settings: FoolingSettings) -> dict[str, Any]:
+    """Fooling's compiler: the continuous phase's step rule and post-steps, and the 8-bit phase's bound.
+
+    The objective is the target's logit (``ClassLogit``) on the pixels, untransformed.
+    """
     if settings.linf is not None:
-        step_rule = SignGradient(levels_to_normalized(net, settings.sign_step))
-        continuous_ops = [ClampToPixelRange(), ProjectLinf(levels_to_normalized(net, settings.linf))]
         # On the 8-bit grid the bound is cut to whole levels, so that snapping keeps it.
-        grid_bound = math.floor(float(settings.linf))
-    else:
-        step_rule = NormalizedGradient(settings.lr)
-        continuous_ops = [ClampToPixelRange()]
-        grid_bound = None
-    return _fooling_phases(net, x0, target_list, step_rule, continuous_ops, grid_bound, settings)
+        return dict(step_rule=SignGradient(levels_to_normalized(net, settings.sign_step)),
+                    post_steps=[ClampToPixelRange(), ProjectLinf(levels_to_normalized(net, settings.linf))],
+                    grid_bound=math.floor(float(settings.linf)))
+    return dict(step_rule=NormalizedGradient(settings.lr), post_steps=[ClampToPixelRange()], grid_bound=None)
 
 
 def _fooling_phases(net, x0, target_list, step_rule, continuous_ops, grid_bound, settings: FoolingSettings):

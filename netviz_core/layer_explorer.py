@@ -42,15 +42,14 @@ from .errors import LayerError, NetVizError
 from .layers import LOGITS, LayerInfo, feature_map_info, layer_info, read_layers
 from .optimize import engine
 from .optimize.folding import input_gradient_model
+from .optimize.parametrizations import Fourier
 from .optimize.objectives import (
     Channel, ClassLogit, Diversity, L2Norm, Neuron, Objective, PhotoDistance, TotalVariation,
 )
-from .optimize.parametrizations import PARAMETRIZATIONS
-from .optimize.spectrum import MAGNITUDES
-from .optimize.steps import OPTIMIZERS
-from .settings import JsonSettings, is_finite_number, is_whole_number
+from .settings import JsonSettings, declarations, is_whole_number, log_steps, setting, validate
 
 OBJECTIVES = ("channel", "neuron")
+_CV = declarations(classvis.ClassVisSettings)
 #: Image files a folder of examples may hold.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 DEFAULT_PRESET = "lucid"
@@ -81,26 +80,38 @@ class FeatureVisSettings(JsonSettings):
 
     error: ClassVar[type[NetVizError]] = LayerError
     what: ClassVar[str] = "layer-explorer settings"
+    #: What the Layer Explorer page shows (beside the layer, the channels and the preset).
+    groups: ClassVar = (("settings", ("iterations", "seed", "diversity_weight", "distance_weight")),)
 
     layer: str = ""
     channels: tuple[int, ...] = ()
     model: str | None = None
-    objective: str = "channel"
-    negative: bool = False
-    diversity: int = 1
-    diversity_weight: float = 10.0
-    preset: str | None = DEFAULT_PRESET
-    iterations: int = 256
-    lr: float = 0.05
-    parametrization: str = "fourier"
-    magnitude: str = "1/f"
-    optimizer: str = "adam"
-    transforms: bool = True
-    tv_weight: float = 5e-4
-    l2_weight: float = 0.0
-    seed: int = 0
-    fold_batchnorm: bool = True
-    distance_weight: float = 1000.0
+    objective: str = setting("channel", choices=OBJECTIVES, cli=False, url=False,
+                             help="Raise the channel's mean over the map, or its centre unit.")
+    negative: bool = setting(False, url=False, help="Lower the channel instead (what it responds to least).")
+    diversity: int = setting(1, lo=1, hi=16, url=False, metavar="N",
+                             help="Facets of each channel, pushed apart by Gram-matrix diversity.")
+    diversity_weight: float = setting(10.0, label="Diversity weight", lo=0.0, hi=100.0, metavar="W",
+                                      help="Weight of the Gram-matrix dissimilarity between the facets of a channel "
+                                      "(Olah et al. 2017): 0 lets them look alike.")
+    preset: str | None = setting(DEFAULT_PRESET, choices=tuple(classvis.PRESETS), optional=True, cli=False, url=False,
+                                 help="The class-visualization preset the optimisation settings came from.")
+    # The optimisation settings are class visualization's, declared there.
+    iterations: int = setting(256, like=_CV["iterations"])
+    lr: float = setting(0.05, like=_CV["lr"])
+    parametrization: str = setting("fourier", like=_CV["parametrization"])
+    magnitude: str = setting("1/f", like=_CV["magnitude"])
+    optimizer: str = setting("adam", like=_CV["optimizer"])
+    transforms: bool = setting(True, like=_CV["transforms"])
+    tv_weight: float = setting(5e-4, like=_CV["tv_weight"])
+    l2_weight: float = setting(0.0, like=_CV["l2_weight"])
+    seed: int = setting(0, like=_CV["seed"], many=False)
+    fold_batchnorm: bool = setting(True, like=_CV["fold_batchnorm"])
+    distance_weight: float = setting(1000.0, label="Distance to the photo weight", lo=0.0, hi=1e5,
+                                     steps=(0.0, *log_steps(0, 5)), widget="select_slider", metavar="W",
+                                     help="Feature accentuation: how strongly the image is kept close to the photo "
+                                     "(mean squared distance, normalised pixels); lower lets the channel's pattern "
+                                     "take over (log scale).")
     distance_layer: str | None = None
 
     def __post_init__(self) -> None:
@@ -133,42 +144,13 @@ class FeatureVisSettings(JsonSettings):
 
 def validate_settings(s: FeatureVisSettings) -> None:
     """Raise ``LayerError`` naming the first bad setting (the layer itself is checked against the model)."""
-
-    def bad(msg: str):
-        raise LayerError(msg)
-
     if not isinstance(s.layer, str):
-        bad(f"The layer must be a name such as 'blocks.3'; got {s.layer!r}.")
+        raise LayerError(f"The layer must be a name such as 'blocks.3'; got {s.layer!r}.")
     if not all(is_whole_number(c) and c >= 0 for c in s.channels):
-        bad(f"Channels must be whole numbers, 0 or more; got {list(s.channels)!r}.")
-    if s.objective not in OBJECTIVES:
-        bad(f"Unknown objective {s.objective!r}; choose 'channel' (the mean over the map) or 'neuron' (its centre).")
-    if s.preset is not None and s.preset not in classvis.PRESETS:
-        bad(f"Unknown preset {s.preset!r}; choose one of: {', '.join(classvis.PRESETS)}.")
-    if not is_whole_number(s.diversity) or not 1 <= s.diversity <= 16:
-        bad(f"diversity (facets per channel) must be a whole number from 1 to 16; got {s.diversity!r}.")
-    if not is_finite_number(s.diversity_weight) or s.diversity_weight < 0:
-        bad(f"The diversity weight must be a finite number, 0 or more; got {s.diversity_weight!r}.")
-    if not is_whole_number(s.iterations) or s.iterations < 0:
-        bad(f"The number of iterations must be a whole number, 0 or more; got {s.iterations!r}.")
-    if not is_finite_number(s.lr) or s.lr <= 0:
-        bad(f"The learning rate must be a finite number above 0; got {s.lr!r}.")
-    for name in ("tv_weight", "l2_weight", "distance_weight"):
-        if not is_finite_number(getattr(s, name)) or getattr(s, name) < 0:
-            bad(f"{name} must be a finite number, 0 or more; got {getattr(s, name)!r}.")
-    if s.parametrization not in PARAMETRIZATIONS:
-        bad(f"Unknown parametrization {s.parametrization!r}; choose one of: {', '.join(PARAMETRIZATIONS)}.")
-    if s.magnitude not in MAGNITUDES:
-        bad(f"Unknown MACO magnitude {s.magnitude!r}; choose one of: {', '.join(MAGNITUDES)}.")
-    if s.optimizer not in OPTIMIZERS:
-        bad(f"Unknown optimizer {s.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}.")
-    for flag in ("negative", "transforms", "fold_batchnorm"):
-        if not isinstance(getattr(s, flag), bool):
-            bad(f"{flag} must be true or false; got {getattr(s, flag)!r}.")
-    if not is_whole_number(s.seed):
-        bad(f"The seed must be a whole number; got {s.seed!r}.")
+        raise LayerError(f"Channels must be whole numbers, 0 or more; got {list(s.channels)!r}.")
     if s.distance_layer is not None and not isinstance(s.distance_layer, str):
-        bad(f"distance_layer must be a layer name or null; got {s.distance_layer!r}.")
+        raise LayerError(f"distance_layer must be a layer name or null; got {s.distance_layer!r}.")
+    validate(s)
 
 
 def settings_for(preset: str | None = DEFAULT_PRESET, **overrides) -> FeatureVisSettings:
@@ -219,6 +201,16 @@ def objective_for(s: FeatureVisSettings, n: int, photo: torch.Tensor | None = No
     if s.tv_weight > 0:
         objective = objective - s.tv_weight * TotalVariation()
     return objective
+
+
+def engine_parts(s: FeatureVisSettings, n: int, photo: torch.Tensor | None = None) -> dict[str, Any]:
+    """The Layer Explorer's compiler: class visualization's parts for the optimisation settings, with the layer
+    objective (``objective_for``); accentuation keeps a photo in Lucid's Fourier parametrization."""
+    parts = classvis.engine_parts(s.class_vis_settings(n))
+    if photo is not None and s.parametrization == "pixel":
+        parts["parametrization"] = Fourier()
+    parts["objective"] = objective_for(s, n, photo)
+    return parts
 
 
 # --------------------------------------------------------------------------- runs
@@ -303,15 +295,12 @@ class FeatureVisRun:
         self._started = True
         s = self.settings
         n = len(s.image_channels())
-        cs = s.class_vis_settings(n)
-        parts = classvis.engine_parts(cs)
+        parts = engine_parts(s, n, self.photo)
         generators = engine.make_generators(s.seeds(), n)
         if self.photo is not None:
             x0 = self.photo.expand(n, -1, -1, -1).clone()
-            parts["parametrization"] = classvis.Fourier() if s.parametrization == "pixel" else parts["parametrization"]
         else:
-            x0 = classvis.start_images(self.net, cs, generators)
-        parts["objective"] = objective_for(s, n, self.photo)
+            x0 = classvis.start_images(self.net, s.class_vis_settings(n), generators)
         targets = s.image_channels() if s.layer == LOGITS else [0] * n
         started = time.perf_counter()
         for frame in engine.optimize(self.model, x0, targets, generators=generators, **parts):

@@ -16,7 +16,7 @@ def test_settings_round_trip_json_and_name_bad_values():
     assert s.image_channels() == [3, 3, 4, 4] and s.seeds() == [0, 1, 0, 1]
     assert s.iterations == 256 and s.optimizer == "adam"  # the lucid preset's optimisation
     for bad, match in [(dict(diversity=0), "diversity"), (dict(objective="unit"), "objective"),
-                       (dict(channels=[-1]), "Channels"), (dict(diversity_weight=float("nan")), "diversity weight"),
+                       (dict(channels=[-1]), "Channels"), (dict(diversity_weight=float("nan")), "diversity_weight must be a finite number from 0 to"),
                        (dict(bogus=1), "Unknown layer-explorer settings: bogus")]:
         with pytest.raises(LayerError, match=match):
             le.settings_for("lucid", layer="blocks.3", **bad)

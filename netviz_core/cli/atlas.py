@@ -15,41 +15,21 @@ import sys
 
 from .common import print_json
 
-SETTINGS = ("iterations", "l2_weight", "blur_every", "blur_sigma", "jitter", "tv_weight", "lr", "optimizer",
-            "parametrization", "magnitude", "transforms", "objective", "init", "seed", "batch_invariant")
+#: Class-visualization settings that are not flags of a batch job (a GIF is --gif, every GIF frame kept per step).
+NOT_FLAGS = ("gif_every",)
 
 
 def add_settings_arguments(p: argparse.ArgumentParser, grid: tuple[str, ...] = ()) -> None:
-    """The class-visualization settings as options; the ``grid`` ones take several values (a sweep's axes)."""
-    from ..classvis import DEFAULT_PRESET, INITS, OBJECTIVES, PRESETS
-    from ..optimize.parametrizations import PARAMETRIZATIONS
-    from ..optimize.spectrum import MAGNITUDES
-    from ..optimize.steps import OPTIMIZERS
-
-    def many(name):
-        return {"nargs": "+"} if name in grid else {}
+    """The class-visualization settings as options (from their declarations); the ``grid`` ones take several
+    values (a sweep's axes)."""
+    from ..classvis import ClassVisSettings
+    from .common import add_preset_argument
+    from .common import add_settings_arguments as add_declared
 
     g = p.add_argument_group("class-visualization settings (a preset, then overrides)")
-    g.add_argument("--preset", default=DEFAULT_PRESET, choices=tuple(PRESETS), help=f"(default {DEFAULT_PRESET})")
-    g.add_argument("--iterations", "-n", type=int, default=None, help="gradient steps", **many("iterations"))
-    g.add_argument("--l2-weight", type=float, default=None, metavar="LAMBDA", help="λ of the L2 penalty",
-                   **many("l2_weight"))
-    g.add_argument("--blur-every", type=int, default=None, metavar="K", help="blur every K steps (pixel only)",
-                   **many("blur_every"))
-    g.add_argument("--blur-sigma", type=float, default=None, metavar="S", help="blur sigma in pixels")
-    g.add_argument("--jitter", type=int, default=None, metavar="J", help="random roll of up to J pixels")
-    g.add_argument("--tv-weight", type=float, default=None, metavar="W", help="total-variation weight",
-                   **many("tv_weight"))
-    g.add_argument("--lr", type=float, default=None, help="learning rate", **many("lr"))
-    g.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=None)
-    g.add_argument("--parametrization", choices=tuple(PARAMETRIZATIONS), default=None, **many("parametrization"))
-    g.add_argument("--magnitude", choices=MAGNITUDES, default=None)
-    g.add_argument("--transforms", action=argparse.BooleanOptionalAction, default=None)
-    g.add_argument("--objective", choices=OBJECTIVES, default=None)
-    g.add_argument("--init", choices=INITS, default=None)
-    g.add_argument("--seed", type=int, default=0, help="every image's seed (default 0)")
-    g.add_argument("--batch-invariant", action="store_true", default=None,
-                   help="one pass per image: an image then does not depend on its batch (slower)")
+    add_preset_argument(g, ClassVisSettings)
+    add_declared(g, ClassVisSettings, skip=NOT_FLAGS, many=grid, defaults={"seed": 0},
+                 default_text="default: the preset's")
 
 
 def add_job_arguments(p: argparse.ArgumentParser) -> None:
@@ -94,7 +74,10 @@ def executor_from_args(args):
 
 
 def overrides_from_args(args, skip: tuple[str, ...] = ()) -> dict:
-    return {name: getattr(args, name) for name in SETTINGS if name not in skip}
+    from ..classvis import ClassVisSettings
+    from .common import settings_from_args
+
+    return settings_from_args(args, ClassVisSettings, skip=(*NOT_FLAGS, *skip))
 
 
 def drive(args, spec, label: str) -> int:

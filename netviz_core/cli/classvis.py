@@ -14,15 +14,13 @@ import re
 import sys
 from pathlib import Path
 
-from .common import add_model_arguments, load_model_from_args, print_json
+from .common import (add_model_arguments, add_preset_argument, add_settings_arguments, load_model_from_args,
+                     print_json, settings_from_args)
 
 
 def register(sub) -> None:
-    # The choices are the library's registries, so a new preset or part appears here by itself.
-    from ..classvis import DEFAULT_PRESET, INITS, OBJECTIVES, PRESETS
-    from ..optimize.parametrizations import PARAMETRIZATIONS
-    from ..optimize.spectrum import MAGNITUDES
-    from ..optimize.steps import OPTIMIZERS
+    # The flags, their ranges and help, and the presets come from ClassVisSettings' declarations.
+    from ..classvis import ClassVisSettings
 
     p = sub.add_parser(
         "classvis",
@@ -32,38 +30,10 @@ def register(sub) -> None:
     )
     p.add_argument("--target", "-t", action="append", required=True, metavar="CLASS",
                    help="class index or name; repeat for several classes (optimised together)")
-    p.add_argument("--preset", default=DEFAULT_PRESET, choices=tuple(PRESETS),
-                   help=f"named settings (default {DEFAULT_PRESET}: Fourier parametrization, Lucid's transforms, "
-                   "Adam lr 0.05, 256 steps; maco: fixed photo spectrum, phase optimised, random crops, NAdam; "
-                   "cs231n: pixels, λ=1e-3, lr=25, 100 iterations, blur σ=0.5 every 10, jitter 16; "
-                   "simonyan: pixels from the mean image, L2 only); the options below override it")
-    p.add_argument("--iterations", "-n", type=int, default=None, help="number of gradient steps")
-    p.add_argument("--l2-weight", dest="l2_weight", type=float, default=None, metavar="LAMBDA",
-                   help="λ, the weight of the L2 penalty λ‖I‖²")
-    p.add_argument("--blur-every", type=int, default=None, metavar="K", help="blur every K steps (0: never)")
-    p.add_argument("--blur-sigma", type=float, default=None, metavar="S", help="blur standard deviation in pixels")
-    p.add_argument("--jitter", type=int, default=None, metavar="J", help="random roll of up to J pixels per step")
-    p.add_argument("--tv-weight", type=float, default=None, metavar="W",
-                   help="weight of the total-variation penalty (0: off)")
-    p.add_argument("--lr", type=float, default=None,
-                   help="learning rate (normalized: the length of each step; adam/nadam: their step size)")
-    p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=None, help="step rule")
-    p.add_argument("--parametrization", choices=tuple(PARAMETRIZATIONS), default=None,
-                   help="what is optimised: the pixels, a 1/f-scaled spectrum, or the phase of a fixed spectrum")
-    p.add_argument("--magnitude", choices=MAGNITUDES, default=None,
-                   help="maco's fixed magnitude spectrum: a 1/f prior or the sample photos' average")
-    p.add_argument("--transforms", action=argparse.BooleanOptionalAction, default=None,
-                   help="random transforms on the network's input (Lucid's; maco: random crops and noise)")
-    p.add_argument("--objective", choices=OBJECTIVES, default=None,
-                   help="maximise the unnormalised score S_c (logit) or log P_c (posterior)")
-    p.add_argument("--init", choices=INITS, default=None,
-                   help="start from random noise or from the zero image plus the training mean")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default 0); every target uses it")
-    p.add_argument("--batch-invariant", action="store_true", default=None,
-                   help="one forward/backward per image: bit-identical to separate runs, slower")
+    add_preset_argument(p, ClassVisSettings)
+    add_settings_arguments(p, ClassVisSettings, default_text="default: the preset's")
     p.add_argument("--out", "-o", required=True, help="PNG file for the final image (one per target, see above)")
     p.add_argument("--gif", default=None, help="also write the evolution as an animated GIF (one per target)")
-    p.add_argument("--gif-every", type=int, default=None, metavar="K", help="GIF frame every K steps (default 5)")
     p.add_argument("--size", type=int, default=None,
                    help="side of the written PNG in pixels (default: the model's input size; upscaled nearest)")
     p.add_argument("--transfer", action="store_true",
@@ -89,20 +59,14 @@ def _slug(name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..classvis import ClassVisRun, upscale
+    from ..classvis import ClassVisRun, ClassVisSettings, upscale
     from ..errors import ClassVisualizationError
 
     if args.size is not None and args.size < 1:
         raise ClassVisualizationError(f"--size must be 1 or more pixels, got {args.size}.")
+    settings = ClassVisSettings.from_preset(args.preset, **settings_from_args(args, ClassVisSettings))
     net = load_model_from_args(args)
-    run_ = ClassVisRun(
-        net, args.target, preset=args.preset, iterations=args.iterations, l2_weight=args.l2_weight,
-        blur_every=args.blur_every, blur_sigma=args.blur_sigma, jitter=args.jitter, lr=args.lr,
-        tv_weight=args.tv_weight, optimizer=args.optimizer, parametrization=args.parametrization,
-        magnitude=args.magnitude, transforms=args.transforms,
-        objective=args.objective, init=args.init, seed=args.seed, batch_invariant=args.batch_invariant,
-        gif_every=args.gif_every,
-    )
+    run_ = ClassVisRun(net, args.target, settings)
     s = run_.settings
     bar = tqdm(total=s.iterations, desc="classvis", unit="step", file=sys.stderr, disable=args.no_progress)
     frames = run_.frames()

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_model_arguments, load_model_from_args, print_json
+from .common import (add_model_arguments, add_preset_argument, add_settings_arguments, load_model_from_args,
+                     print_json, settings_from_args)
 
 
 def register(sub) -> None:
-    from ..classvis import PRESETS
-    from ..layer_explorer import DEFAULT_PRESET
+    from ..classvis import ClassVisSettings
+    from ..layer_explorer import FeatureVisSettings
 
     p = sub.add_parser(
         "features",
@@ -28,22 +29,12 @@ def register(sub) -> None:
     p.add_argument("--channel", "-c", type=int, action="append", default=None,
                    help="channel index (repeat for a row of several channels)")
     p.add_argument("--neuron", action="store_true", help="also visualize the channel's centre unit (a row)")
-    p.add_argument("--negative", action="store_true", help="lower the channel instead (what it responds to least)")
-    p.add_argument("--diversity", type=int, default=1, metavar="N",
-                   help="N facets of each channel, pushed apart by Gram-matrix diversity (default 1)")
-    p.add_argument("--diversity-weight", type=float, default=None, metavar="W",
-                   help="weight of the diversity term between the N facets (default 10)")
     p.add_argument("--accentuate", default=None, metavar="PHOTO",
                    help="also accentuate the channel in this photo (Hamblin et al. 2024)")
-    p.add_argument("--distance-weight", type=float, default=None, metavar="W",
-                   help="accentuation: weight of the distance to the photo (default 1000)")
     p.add_argument("--examples", default=None, metavar="DIR", help="also rank this folder's photos by the channel")
     p.add_argument("--top", type=int, default=4, help="how many ranked examples to show (default 4)")
-    p.add_argument("--preset", default=DEFAULT_PRESET, choices=tuple(PRESETS),
-                   help=f"optimisation recipe of class visualization (default {DEFAULT_PRESET})")
-    p.add_argument("--iterations", "-n", type=int, default=None, help="number of gradient steps (default: preset's)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: preset's)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    add_preset_argument(p, ClassVisSettings)
+    add_settings_arguments(p, FeatureVisSettings, default_text="default: the preset's")
     p.add_argument("--size", type=int, default=224, help="side of each picture in the PNG (default 224)")
     p.add_argument("--out", "-o", default=None, help="PNG file for the pictures (required unless --list-layers)")
     p.add_argument("--json", action="store_true", help="print the settings and results as JSON")
@@ -70,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
         raise LayerError("Give --layer and --channel (or --list-layers to see the layers).")
     if not args.out:
         raise LayerError("Give --out FILE.png for the pictures.")
-    if args.diversity < 1 or args.top < 1 or args.size < 1:
-        raise LayerError(f"--diversity, --top and --size must be 1 or more; got {args.diversity}, {args.top}, "
-                         f"{args.size}.")
-    common = dict(iterations=args.iterations, lr=args.lr, seed=args.seed, negative=args.negative)
+    if args.top < 1 or args.size < 1:
+        raise LayerError(f"--top and --size must be 1 or more; got {args.top}, {args.size}.")
+    # The declared settings the flags gave; the facets and the photo distance belong to their own rows.
+    common = settings_from_args(args, le.FeatureVisSettings, skip=("diversity", "diversity_weight", "distance_weight"))
     rows, summary = [], {"model": net.name, "model_label": net.label, "layer": args.layer}
     result = le.visualize_channels(net, args.layer, args.channel, preset=args.preset, diversity=args.diversity,
                                    diversity_weight=args.diversity_weight, **common)

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..fooling import DEFAULT_ITERATIONS, DEFAULT_LR, DEFAULT_MAGNIFY
-from .common import add_model_arguments, load_model_from_args, print_json
+from ..fooling import DEFAULT_MAGNIFY, FoolingSettings
+from ..settings import declarations
+from .common import add_model_arguments, add_settings_arguments, load_model_from_args, print_json, settings_from_args
 
 DESCRIPTION = """\
 Change IMAGE slightly so that the model classifies it as the target class:
@@ -37,13 +38,7 @@ def register(sub) -> None:
     p.add_argument("--diff", default=None, help="also write the change, magnified, as a PNG (128 = no change)")
     p.add_argument("--magnify", type=float, default=DEFAULT_MAGNIFY,
                    help=f"magnification of the --diff picture (default {DEFAULT_MAGNIFY:g})")
-    p.add_argument("--iterations", "-n", type=int, default=DEFAULT_ITERATIONS,
-                   help=f"most steps to take (default {DEFAULT_ITERATIONS})")
-    p.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"step length in normalised units (default {DEFAULT_LR:g})")
-    p.add_argument("--linf", type=float, default=None, metavar="EPS",
-                   help="bound the change to EPS per pixel and channel, in 0-255 units (sign steps)")
-    p.add_argument("--step-size", type=float, default=None,
-                   help="with --linf: the sign step in 0-255 units (default EPS/4)")
+    add_settings_arguments(p, FoolingSettings, defaults={n: d.default for n, d in declarations(FoolingSettings).items()})
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     add_model_arguments(p)
     p.set_defaults(func=run)
@@ -62,10 +57,10 @@ def _png_path(path: str, what: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..fooling import FoolingSettings, fool
+    from ..fooling import fool
     from ..images import open_image
 
-    settings = FoolingSettings(iterations=args.iterations, lr=args.lr, linf=args.linf, step_size=args.step_size)
+    settings = FoolingSettings(**settings_from_args(args, FoolingSettings))
     out = _png_path(args.out, "--out")
     diff = _png_path(args.diff, "--diff") if args.diff else None
     image = open_image(args.image)

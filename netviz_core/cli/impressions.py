@@ -6,10 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import add_model_arguments, load_model_from_args, print_json
+from .common import (add_model_arguments, add_preset_argument, add_settings_arguments, load_model_from_args,
+                     print_json, setting_help)
+from .common import settings_from_args as declared_from_args
 
 
 def register(sub) -> None:
+    from ..impressions import ImpressionSettings
+    from ..settings import declarations
+
     p = sub.add_parser(
         "impressions",
         help="saliency-driven class impressions (Addepalli et al.) or a fused negative image",
@@ -21,29 +26,20 @@ def register(sub) -> None:
     p.add_argument("--target", "-t", required=True, help="class index or name fragment (e.g. 1 or goldfish)")
     p.add_argument("--out", "-o", required=True, help="PNG file to write")
     p.add_argument("--fuse", default=None, metavar="C2", help="second class: make a negative image of both")
-    p.add_argument("--iterations", "-n", type=int, default=None,
-                   help="steps (default 300; with --fuse: of the joint run, default 100, or of the first class "
-                   "with --growth sequential, default 40)")
+    p.add_argument("--iterations", "-n", type=int, default=None,  # its range and words are the declaration's
+                   help=setting_help(declarations(ImpressionSettings)["iterations"],
+                                     "default 300; with --fuse: of the joint run, default 100, or of the first "
+                                     "class with --growth sequential, default 40"))
     p.add_argument("--growth", choices=("together", "sequential"), default="together",
                    help="with --fuse: grow both classes at once (default) or one after the other")
     p.add_argument("--fuse-iterations", type=int, default=None,
                    help="with --fuse --growth sequential: steps of the second class (default 12)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--preset", choices=("lucid", "paper"), default=None,
-                   help="lucid (default): Fourier image, Lucid's transforms, Adam; paper: Addepalli et al. on pixels "
-                   "(default with --parametrization pixel)")
-    p.add_argument("--parametrization", choices=("pixel", "fourier", "maco"), default=None,
-                   help="what is optimised: the pixels, a 1/f Fourier spectrum (default) or the phase of a fixed "
-                   "spectrum (MACO); the rate map, circle and TV act on the decoded image")
-    p.add_argument("--no-tv", action="store_true", help="switch off the TV step (eq. 1)")
-    p.add_argument("--no-saliency-lr", action="store_true", help="uniform learning rate instead of eqs. 2-4")
-    p.add_argument("--no-single-object", action="store_true", help="no pre-CI circle / growing mask (sec. 3.3)")
-    p.add_argument("--no-transforms", action="store_true", help="no random transforms of the network's input")
+    add_preset_argument(p, ImpressionSettings, default=None)
     p.add_argument("--baseline", action="store_true", help="plain class impressions of Mopuri et al. (all --no-*)")
-    p.add_argument("--tv-weight", type=float, default=None, help="TV weight λ1 (eq. 1)")
-    p.add_argument("--tv-every", type=int, default=None, help="TV step every k iterations")
-    p.add_argument("--c2", type=float, default=None)
-    p.add_argument("--t-switch", type=int, default=None)
+    # The settings' flags (--tv/--no-tv, --c2, --t-switch ...) come from their declarations; --iterations is
+    # above (with --fuse it counts the negative image's steps).
+    add_settings_arguments(p, ImpressionSettings, skip=("iterations",), defaults={"seed": 0},
+                           default_text="default: the preset's")
     p.add_argument("--settings", default=None, help="JSON file of ImpressionSettings (flags override it)")
     p.add_argument("--transfer", action="store_true", help="also report the target probability on the other bundled models")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -54,7 +50,7 @@ def register(sub) -> None:
 def settings_from_args(args: argparse.Namespace):
     from ..errors import ImpressionError
     from ..impressions import ImpressionSettings
-    from ..impressions.settings import DEFAULT_PRESET, PRESETS
+    from ..impressions.settings import PRESETS
 
     if args.settings:
         try:
@@ -65,23 +61,13 @@ def settings_from_args(args: argparse.Namespace):
         if args.preset:
             s = s.with_overrides(**PRESETS[args.preset])
     else:
-        preset = args.preset or ("paper" if args.parametrization == "pixel" else DEFAULT_PRESET)
+        preset = args.preset or ("paper" if args.parametrization == "pixel" else PRESETS.default)
         s = ImpressionSettings.preset(preset)
-    changes = {}
-    if args.parametrization is not None:
-        changes["parametrization"] = args.parametrization
+    changes = declared_from_args(args, ImpressionSettings, skip=("iterations",))
     if args.baseline:
         changes.update(tv=False, saliency_lr=False, single_object=False)
-    for flag, key in (("no_tv", "tv"), ("no_saliency_lr", "saliency_lr"), ("no_single_object", "single_object"),
-                      ("no_transforms", "transforms")):
-        if getattr(args, flag):
-            changes[key] = False
-    for flag, key in (("tv_weight", "tv_weight"), ("tv_every", "tv_every"), ("c2", "c2"), ("t_switch", "t_switch")):
-        if getattr(args, flag) is not None:
-            changes[key] = getattr(args, flag)
     if args.iterations is not None and not args.fuse:
         changes["iterations"] = args.iterations
-    changes["seed"] = args.seed
     return s.with_overrides(**changes)
 
 

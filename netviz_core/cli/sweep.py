@@ -1,8 +1,8 @@
-"""``netviz sweep --classes tarantula --lr 0.02 0.05 0.1 --tv-weight 0 5e-4 --out DIR``: a grid of settings, one picture.
+"""``netviz sweep --classes tarantula --lr 0.02 0.05 0.1 --out DIR``: a grid of settings, one picture.
 
-Every combination of the values given to the grid options (λ ``--l2-weight``,
-``--blur-every``, ``--tv-weight``, ``--iterations``, ``--lr``, ``--parametrization``)
-makes one image per class on ``--model``.  DIR gets the images and index of an atlas,
+Every combination of the values given to the grid options (the settings of
+``netviz_core.atlas.spec.SWEEP_AXES``, each of which takes several values) makes one
+image per class on ``--model``.  DIR gets the images and index of an atlas,
 a contact sheet per class (``sheet-MODEL-CLASS.png``: the values on the axes, the ranks
 under each picture) and ``table.csv``/``table.json`` with the ranks on the held-out
 backbones (default: the other bundled ones).  Resumable and ``--ray`` as ``netviz atlas``.
@@ -14,14 +14,16 @@ import argparse
 
 from .atlas import add_job_arguments, add_settings_arguments, drive, overrides_from_args
 
-GRID = ("l2_weight", "blur_every", "tv_weight", "iterations", "lr", "parametrization")
+from ..atlas.spec import SWEEP_AXES as GRID
 
 
 def register(sub) -> None:
     from ..models import DEFAULT_MODEL
 
     p = sub.add_parser("sweep", help="a grid of class-visualization settings -> contact sheet and rank table",
-                       description=" ".join(__doc__.split("\n\n")[1].split()))
+                       description=" ".join(__doc__.split("\n\n")[1].split()).replace(
+                           "the settings of ``netviz_core.atlas.spec.SWEEP_AXES``",
+                           ", ".join("--" + a.replace("_", "-") for a in GRID)))
     add_job_arguments(p)
     p.add_argument("--model", "-m", default=DEFAULT_MODEL, help=f"the generating backbone (default {DEFAULT_MODEL})")
     p.add_argument("--held-out", nargs="*", default=None, metavar="MODEL",

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import ImpressionError, NetVizError
-from ..settings import JsonSettings
 from ..optimize.parametrizations import PARAMETRIZATIONS
+from ..settings import (ITERATIONS, LR, PARAMETRIZATION, SEED, TV_WEIGHT, JsonSettings, Preset, Presets, Rule,
+                        log_steps, setting, validate)
 from .schedule import C2, GRAD_CUM0, T_SWITCH, c1_for
 from .transforms import SCALES
 
@@ -44,73 +45,139 @@ TRANSFORMS_ON = ("input", "image")
 #: (pad 12, jitter 8, scale 0.9-1.1, ±10°, jitter 4: also translations, and twice the zoom and angle).
 TRANSFORM_SETS = ("lucid", "mopuri")
 
-#: Named recipes; every preset names every setting whose meaning depends on the parametrization.
-PRESETS: dict[str, dict[str, Any]] = {
-    "lucid": dict(parametrization="fourier", lr=0.02, tv_weight=5e-4, preci_lr=0.2, transform_set="lucid",
-                  saliency_sigma=4.0),
+DEFAULT_PRESET = "lucid"
+#: Named recipes; each names every setting whose meaning depends on the parametrization.
+PRESETS = Presets(
+    Preset("lucid", "a Fourier image stepped by Adam (lr 0.02), TV a term of weight 5e-4, Lucid's transforms",
+           dict(parametrization="fourier", lr=0.02, tv_weight=5e-4, preci_lr=0.2, transform_set="lucid",
+                saliency_sigma=4.0)),
     # The paper's recipe differentiates the network as loaded: ascent on pixels follows the float
     # rounding of the network closely (benchmarks/results/negative_images_paper.md was measured so).
-    "paper": dict(parametrization="pixel", lr=0.1, tv_weight=0.02, preci_lr=1.0, transform_set="mopuri",
-                  saliency_sigma=0.0, fold_batchnorm=False),
-}
-DEFAULT_PRESET = "lucid"
+    Preset("paper", "Addepalli et al. on pixels: uniform rate 0.1, map-scaled step, a TV step of λ1 0.02, the "
+           "pre-CI at rate 1.0, Mopuri's transforms",
+           dict(parametrization="pixel", lr=0.1, tv_weight=0.02, preci_lr=1.0, transform_set="mopuri",
+                saliency_sigma=0.0, fold_batchnorm=False)),
+    default=DEFAULT_PRESET,
+)
+
+
+def _on(switch: str):
+    return lambda v: bool(v[switch])
+
+
+def _hidden(**declared):
+    """A setting of the JSON only (``netviz impressions --settings FILE``): no flag, no URL parameter."""
+    return dict(cli=False, url=False, **declared)
 
 
 @dataclass(frozen=True)
 class ImpressionSettings(JsonSettings):
-    """Validated on construction (``ImpressionError`` names the bad setting); ``to_json``/``from_json``
-    reproduce a run, ``with_overrides`` changes settings."""
+    """Validated on construction (``ImpressionError`` names the bad setting and its range); ``to_json``/``from_json``
+    reproduce a run, ``with_overrides`` changes settings.  Each setting is declared once."""
 
     error: ClassVar[type[NetVizError]] = ImpressionError
     what: ClassVar[str] = "impression settings"
+    presets: ClassVar = PRESETS
+    rules: ClassVar = (
+        Rule(lambda s: s.radius_max >= s.radius_start, "radius_max ({radius_max}) must be ≥ radius_start ({radius_start})."),
+        Rule(lambda s: s.parametrization == "pixel" or s.transforms_on == "input",
+             "transforms_on='image' resamples the stored pixels; the {parametrization} parametrization has none: "
+             "use transforms_on='input', or parametrization='pixel'."),
+        Rule(lambda s: s.transforms_on == "input" or s.transform_set == "mopuri",
+             "transforms_on='image' is Mopuri's reading of their own transforms: use transform_set='mopuri'."),
+        Rule(lambda s: s.lr_map_peak < s.preci_lr or not s.single_object or s.parametrization != "pixel",
+             lambda s: f"lr_map_peak ({s.lr_map_peak:g}) must stay below the pre-CI's rate preci_lr ({s.preci_lr:g}): "
+             "the main run is the slower one."),
+    )
+    #: What a page shows, by group: the run, each of the three parts of SCI.
+    groups: ClassVar = (
+        ("run", ("iterations", "seed", "parametrization")),
+        ("tv", ("tv", "tv_weight", "tv_every", "transforms_on")),
+        ("saliency", ("saliency_lr", "lr", "lr_map_peak", "c2", "t_switch", "grad_cum0")),
+        ("single", ("single_object", "select_radius", "preci_iterations")),
+    )
 
     # run
-    iterations: int = 300        # the paper's max_iter: not stated (fig. 2 shows 500); C1 = C2·max_iter/t
-    parametrization: str = "fourier"  # pixel | fourier | maco (see PRESETS for the numbers that go with each)
+    # the paper's max_iter: not stated (fig. 2 shows 500); C1 = C2·max_iter/t
+    iterations: int = setting(300, like=ITERATIONS, lo=0, hi=2000)
+    # pixel | fourier | maco (see PRESETS for the numbers that go with each)
+    parametrization: str = setting("fourier", like=PARAMETRIZATION, choices=tuple(PARAMETRIZATIONS))
     # fourier/maco: Adam's lr (0.02: at class visualization's 0.05 SCI's discs saturate to black or white,
     # README "Class impressions"); pixel: the uniform rate (the paper's 0.1, MapScaledGradient)
-    lr: float = 0.02
-    seed: int = 0                # image i uses seed + i
+    lr: float = setting(0.02, like=LR, lo=0.001, hi=1.0, step=0.001)
+    seed: int = setting(0, like=SEED)  # image i uses seed + i
     # random transforms on (transforms), which (transform_set), where (transforms_on); Mopuri's parameters
     # below (8-bit levels, degrees, pixels); Lucid's are fixed (optimize.transforms.lucid_transforms)
-    transforms: bool = True
-    transform_set: str = "lucid"
-    transforms_on: str = "input"  # "input": the network's input only; "image": the stored image (piles up)
-    noise: float = 2.0
-    color_shift: float = 4.0
+    transforms: bool = setting(True, url=False, help="Random transforms of the network's input.")
+    transform_set: str = setting("lucid", **_hidden(choices=TRANSFORM_SETS, help="Which random transforms."))
+    transforms_on: str = setting("input", choices=TRANSFORMS_ON, label="Random transforms act on", widget="radio",
+                                 choice_labels={"input": "network input", "image": "stored image"},
+                                 help="Where the random jitter, scale and rotation are applied: the network's input "
+                                 "(the stored image never changes) or the stored image itself (they then pile up "
+                                 "over the steps).")
+    noise: float = setting(2.0, **_hidden(lo=0.0, help="Mopuri's noise (8-bit levels)."))
+    color_shift: float = setting(4.0, **_hidden(lo=0.0, help="Mopuri's colour shift (8-bit levels)."))
     scales: tuple[float, ...] = SCALES
-    max_rotation: float = 5.0
-    pad: int = 16
+    max_rotation: float = setting(5.0, **_hidden(lo=0.0, help="Mopuri's largest rotation (degrees)."))
+    pad: int = setting(16, **_hidden(lo=0, help="Mopuri's padding (pixels)."))
     # eq. 1: TV descent step of weight λ1 every k iterations
-    tv: bool = True
-    tv_weight: float = 5e-4      # ours (the paper gives none): pixel 0.02 by experiment on lite0; fourier: classvis's
-    tv_every: int = 1            # k (the paper shows k = 1 and k = 2)
+    tv: bool = setting(True, label="TV regulariser (eq. 1)",
+                       help="Total-variation regulariser: penalises differences between neighbouring pixels.")
+    # ours (the paper gives none): pixel 0.02 by experiment on lite0; fourier: classvis's
+    tv_weight: float = setting(5e-4, like=TV_WEIGHT, lo=0.0, hi=2.0, steps=(0.0, *log_steps(-7, 0), 2.0),
+                               aliases=("lambda1",), enabled_if=_on("tv"))
+    tv_every: int = setting(1, label="TV every k steps", symbol="k", unit="steps", lo=1, hi=10, enabled_if=_on("tv"),
+                            help="Apply the TV step every k iterations (the paper shows k = 1 and k = 2). Only with "
+                            "the TV regulariser on.")
     # eqs. 2-4: saliency-driven per-pixel learning rate
-    saliency_lr: bool = True
-    c2: float = C2
-    t_switch: int = T_SWITCH
-    grad_cum0: float = GRAD_CUM0
-    c1: float | None = None      # None: eq. 3, C1 = C2 · max_iter / t
+    saliency_lr: bool = setting(True, label="Saliency-driven learning rate (eqs. 2-4)", aliases=("sal",),
+                                help="Off: every pixel moves with the uniform learning rate.")
+    c2: float = setting(C2, label="C2 (eq. 3)", lo=0.5, hi=16.0, step=0.5, enabled_if=_on("saliency_lr"),
+                        help="Scales the saliency-driven learning rate; C1 = C2 · iterations / t. Only with the "
+                        "saliency-driven learning rate on.")
+    t_switch: int = setting(T_SWITCH, label="switch iteration", symbol="t", unit="steps", lo=1, hi=1000,
+                            enabled_if=_on("saliency_lr"),
+                            help="Iteration at which the learning-rate schedule switches (eq. 3). Only with the "
+                            "saliency-driven learning rate on.")
+    grad_cum0: float = setting(GRAD_CUM0, label="grad_cum₀ (eq. 2)", lo=0.01, hi=1.0, step=0.01,
+                               enabled_if=_on("saliency_lr"),
+                               help="Starting value of the accumulated gradient map. Only with the saliency-driven "
+                               "learning rate on.")
+    c1: float | None = setting(None, **_hidden(lo=0.0, optional=True, help="C1 of eq. 3 (none: C2 · max_iter / t)."))
     # eq. 4's map is rescaled per step so that its largest entry is ``lr_map_peak`` (see
     # schedule.SaliencyLearningRate): the most salient pixel's rate, above the plain run's
     # uniform ``lr`` (the pixels that contribute most develop faster, sec. 3.2) and below the
     # pre-CI's "very high" ``preci_lr`` (ours: half of it).
-    lr_map_peak: float = 0.5
+    lr_map_peak: float = setting(0.5, label="Rate-map peak", lo=0.05, hi=0.95, step=0.05,
+                                 enabled_if=_on("saliency_lr"),
+                                 help="The saliency-driven learning-rate map (eq. 4) is rescaled each step so that "
+                                 "its largest entry is this (below the pre-CI rate). Only with the saliency-driven "
+                                 "learning rate on.")
     # blur (px) of the saliency before eqs. 2-4; 0: the paper's per-pixel map.  On a spectrum the per-pixel map
     # scatters the gradient over single pixels, which Adam turns into isolated bright and dark dots; σ 4 px (the
     # single-object score's blur) makes it a rate per region (chosen on 4 of the table's classes, 128 steps).
-    saliency_sigma: float = 4.0
+    saliency_sigma: float = setting(4.0, **_hidden(lo=0.0, help="Blur (px) of the saliency before eqs. 2-4."))
     # sec. 3.3: single object from the most activated circle of a pre-CI
-    single_object: bool = True
-    preci_iterations: int = 10   # "a very few iterations" (ours)
-    preci_lr: float = 0.2        # "a very high learning rate" (ours): pixel 1.0 (10× the uniform rate), fourier 10× lr
-    select_radius: float = 30.0  # r of eq. 5 (ours; the paper does not say)
-    radius_start: float = 1.0
-    radius_max: float = 150.0
-    radius_iterations: int = 150
+    single_object: bool = setting(True, label="Single object (sec. 3.3)", aliases=("single",),
+                                  help="Grow one object from the most activated circle instead of filling the image.")
+    # "a very few iterations" (ours)
+    preci_iterations: int = setting(10, label="Pre-CI iterations", unit="steps", lo=0, hi=50, aliases=("preci",),
+                                    enabled_if=_on("single_object"),
+                                    help="A few high-learning-rate steps that find the most activated circle. Only "
+                                    "with single object on.")
+    # "a very high learning rate" (ours): pixel 1.0 (10× the uniform rate), fourier 10× lr
+    preci_lr: float = setting(0.2, **_hidden(above=0.0, help="The pre-CI's learning rate."))
+    # r of eq. 5 (ours; the paper does not say)
+    select_radius: float = setting(30.0, label="selection radius, eq. 5", symbol="r", unit="px", lo=5.0, hi=100.0,
+                                   step=1.0, enabled_if=_on("single_object"),
+                                   help="Radius of the most activated circle that is kept. Only with single object "
+                                   "on.")
+    radius_start: float = setting(1.0, **_hidden(lo=0.0, help="The growing circle's first radius (px)."))
+    radius_max: float = setting(150.0, **_hidden(lo=0.0, help="The growing circle's last radius (px)."))
+    radius_iterations: int = setting(150, **_hidden(lo=0, help="Steps over which the circle grows."))
     # the run differentiates a copy of the network with each BatchNorm folded into its convolution
     # (optimize.folding; the same function, float rounding differs)
-    fold_batchnorm: bool = True
+    fold_batchnorm: bool = setting(True, **_hidden(help="Fold each BatchNorm into its convolution."))
 
     # ------------------------------------------------------------------ derived
     @property
@@ -140,58 +207,10 @@ class ImpressionSettings(JsonSettings):
         # A list from JSON becomes a tuple, so settings stay hashable and compare equal after a round trip.
         if isinstance(self.scales, list):
             object.__setattr__(self, "scales", tuple(self.scales))
+        if not (isinstance(self.scales, tuple) and len(self.scales) >= 1
+                and all(isinstance(s, (int, float)) and math.isfinite(s) and 0.5 <= s <= 2.0 for s in self.scales)):
+            raise ImpressionError(f"scales must be a list of one or more factors between 0.5 and 2, got {self.scales!r}.")
+        validate(self)
 
-        def need(ok: bool, msg: str) -> None:
-            if not ok:
-                raise ImpressionError(msg)
 
-        def finite(name: str, low: float = -math.inf, strict: bool = False) -> None:
-            v = getattr(self, name)
-            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            ok = ok and (v > low if strict else v >= low)
-            need(ok, f"{name} must be a finite number {'>' if strict else '≥'} {low:g}, got {v!r}.")
-
-        for name in ("iterations", "tv_every", "t_switch", "preci_iterations", "radius_iterations", "pad", "seed"):
-            v = getattr(self, name)
-            need(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer, got {v!r}.")
-        need(self.iterations >= 0, f"iterations must be 0 or more, got {self.iterations}.")
-        need(self.iterations <= 100_000, f"iterations of {self.iterations} is too many; use at most 100000.")
-        need(self.tv_every >= 1, f"tv_every (k) must be 1 or more, got {self.tv_every}.")
-        need(self.t_switch >= 1, f"t_switch must be 1 or more, got {self.t_switch}.")
-        need(self.preci_iterations >= 0, f"preci_iterations must be 0 or more, got {self.preci_iterations}.")
-        need(self.radius_iterations >= 0, f"radius_iterations must be 0 or more, got {self.radius_iterations}.")
-        need(self.pad >= 0, f"pad must be 0 or more, got {self.pad}.")
-        for name in ("lr", "preci_lr", "grad_cum0", "lr_map_peak"):
-            finite(name, 0.0, strict=True)
-        for name in ("noise", "color_shift", "max_rotation", "tv_weight", "c2", "radius_start", "saliency_sigma"):
-            finite(name, 0.0)
-        finite("select_radius", 0.0)
-        finite("radius_max", 0.0)
-        need(self.radius_max >= self.radius_start, f"radius_max ({self.radius_max}) must be ≥ radius_start ({self.radius_start}).")
-        if self.c1 is not None:
-            finite("c1", 0.0)
-        need(isinstance(self.scales, tuple) and len(self.scales) >= 1
-             and all(isinstance(s, (int, float)) and math.isfinite(s) and 0.5 <= s <= 2.0 for s in self.scales),
-             f"scales must be a list of one or more factors between 0.5 and 2, got {self.scales!r}.")
-        need(self.transforms_on in TRANSFORMS_ON,
-             f"transforms_on must be one of {', '.join(TRANSFORMS_ON)}, got {self.transforms_on!r}.")
-        need(self.parametrization in PARAMETRIZATIONS,
-             f"parametrization must be one of {', '.join(PARAMETRIZATIONS)}, got {self.parametrization!r}.")
-        need(self.parametrization == "pixel" or self.transforms_on == "input",
-             f"transforms_on='image' resamples the stored pixels; the {self.parametrization} parametrization has "
-             "none: use transforms_on='input', or parametrization='pixel'.")
-        need(self.transform_set in TRANSFORM_SETS,
-             f"transform_set must be one of {', '.join(TRANSFORM_SETS)}, got {self.transform_set!r}.")
-        need(self.transforms_on == "input" or self.transform_set == "mopuri",
-             "transforms_on='image' is Mopuri's reading of their own transforms: use transform_set='mopuri'.")
-        need(self.lr_map_peak < self.preci_lr or not self.single_object or self.parametrization != "pixel",
-             f"lr_map_peak ({self.lr_map_peak:g}) must stay below the pre-CI's rate preci_lr ({self.preci_lr:g}): "
-             "the main run is the slower one.")
-        for name in ("transforms", "tv", "saliency_lr", "single_object", "fold_batchnorm"):
-            need(isinstance(getattr(self, name), bool), f"{name} must be true or false, got {getattr(self, name)!r}.")
-
-    # ------------------------------------------------------------------ JSON
-    def to_dict(self) -> dict:
-        d = super().to_dict()
-        d["scales"] = list(self.scales)
-        return d
+PRESETS.bind(ImpressionSettings)

@@ -1,8 +1,10 @@
-"""netviz_app.params: one table of names, labels, units and tooltips, used by every page.
+"""netviz_app.params: one label, unit and tooltip per name on every page.
 
-Walks every page (in each of its modes) and checks each settings widget against the table:
-its key names a table entry, its label and tooltip are the table's, its choices read the
-table's choice labels, and a slider's default lies on its own grid (it can be set back).
+Walks every page (in each of its modes) and checks each settings widget against its words:
+a technique's setting's come from its declaration (netviz_core.settings), the others' from
+the table; its label and tooltip are those, its choices read their choice labels, and a
+slider's default lies on its own grid (it can be set back).  A name that several
+techniques declare reads the same in all of them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import math
 
 import pytest
 
-from netviz_app.params import PARAMS
+from netviz_app.params import PARAMS, declared, declared_classes, spec
+from netviz_core.settings import declarations
 
 from .conftest import assert_ok, open_app
 
@@ -44,12 +47,12 @@ def test_every_widget_takes_its_words_from_the_table(page):
         assert_ok(at)
         for kind, w in settings_widgets(at, (f"{prefix}.", "sidebar.")):
             name = w.key.split(".", 1)[1]
-            assert name in PARAMS, f"{w.key}: no entry {name!r} in netviz_app/params.py"
-            spec = PARAMS[name]
-            assert w.label == spec.text, (w.key, w.label, spec.text)
-            assert w.help == spec.help, (w.key, w.help)
-            if spec.choices and kind in ("radio", "selectbox", "multiselect"):
-                assert set(w.options) <= set(spec.choices.values()), (w.key, w.options)
+            assert name in PARAMS or name in declared(), f"{w.key}: {name!r} is neither declared nor in the table"
+            words = spec(name)
+            assert w.label == words.text, (w.key, w.label, words.text)
+            assert w.help == words.help, (w.key, w.help)
+            if words.choices and kind in ("radio", "selectbox", "multiselect"):
+                assert set(w.options) <= set(words.choices.values()), (w.key, w.options)
             if kind == "slider" and w.proto.step and not isinstance(w.value, (list, tuple)):
                 # every default can be set back with the mouse (λ1 = 0.02 could not on a 0.05 grid)
                 k = (float(w.value) - w.proto.min) / w.proto.step
@@ -64,3 +67,13 @@ def test_the_table_has_a_label_and_a_tooltip_for_every_entry():
         assert name == name.lower() and " " not in name, name
     for banned in ("iters", "lam", "lambda1", "max_iter", "n_iter", "cls", "thr", "sg_n"):
         assert banned not in PARAMS, f"{banned}: not a canonical name (CONVENTIONS.md)"
+
+
+def test_a_name_declared_by_several_techniques_reads_the_same_in_each():
+    seen: dict[str, tuple] = {}
+    for cls in declared_classes():
+        for name, d in declarations(cls).items():
+            if d.url:
+                words = (d.title, d.unit, d.help, dict(d.choice_labels))
+                assert seen.setdefault(name, words) == words, f"{name}: {cls.__name__} words it differently"
+    assert not set(seen) & set(PARAMS), "a declared setting's words are its declaration's, not the table's"
