@@ -70,9 +70,6 @@ def install(levers: list[str]) -> None:
                 parts["transforms"] = [*parts["transforms"], RandomCrop((0.5, 1.0))]
             elif name == "noise":
                 parts["transforms"] = [*parts["transforms"], AdditiveNoise(float(value))]
-            elif name == "bn":
-                from netviz_core.optimize.objectives import BatchNormStatistics
-                parts["objective"] = parts["objective"] - float(value) * BatchNormStatistics(model)
             elif name == "transforms":
                 from netviz_core.optimize import transforms as T
                 parts["transforms"] = {"lucid": T.lucid_transforms, "maco": T.maco_transforms,

@@ -28,6 +28,7 @@ from netviz_core.optimize import (
     AdditiveNoise,
     ClassLogit,
     ClassLogProbability,
+    ColorShift,
     Fourier,
     GaussianBlur,
     Jitter,
@@ -74,13 +75,21 @@ def test_lucid_is_the_default_and_maco_its_own_recipe():
     assert (s.parametrization, s.optimizer, s.lr, s.iterations, s.transforms) == ("fourier", "adam", 0.05, 256, True)
     parts = engine_parts(s)
     assert isinstance(parts["parametrization"], Fourier) and isinstance(parts["step_rule"], Adam)
-    assert [type(t) for t in parts["transforms"]] == [Pad, JitterCrop, RandomAffine, JitterCrop]
+    # Lucid's transforms, then MACO's crops and noise, then the colour shift (issue 25's transfer to other families)
+    assert [type(t) for t in parts["transforms"]] == [Pad, JitterCrop, RandomAffine, JitterCrop, RandomCrop,
+                                                      AdditiveNoise, ColorShift]
     assert [t.pixels for t in parts["transforms"] if isinstance(t, (Pad, JitterCrop))] == [12, 8, 4]
+    crop, noise, colour = parts["transforms"][-3:]
+    assert (crop.box, noise.std) == ((s.crop_min, 1.0), s.input_noise)
+    assert (colour.shift, colour.log_scale) == (s.color_shift, s.color_shift)
+    assert [type(t) for t in engine_parts(settings_for("lucid", crop_min=1.0, input_noise=0.0, color_shift=0.0))[
+        "transforms"]] == [Pad, JitterCrop, RandomAffine, JitterCrop]
     assert parts["post_steps"] == []  # the sigmoid keeps pixels valid; nothing is clamped or blurred
     m = engine_parts(settings_for("maco"))
     assert isinstance(m["parametrization"], Maco) and m["parametrization"].magnitude == "photos"
     assert isinstance(m["step_rule"], NAdam)
-    assert [type(t) for t in m["transforms"]] == [RandomCrop, AdditiveNoise]
+    assert [type(t) for t in m["transforms"]] == [RandomCrop, AdditiveNoise]  # MACO's own: no Lucid transforms
+    assert (m["transforms"][0].box, m["transforms"][1].std) == ((0.5, 1.0), 0.1)
     assert not engine_parts(settings_for("lucid", transforms=False))["transforms"]
     tv = engine_parts(settings_for("lucid", tv_weight=1e-4))["objective"]
     assert "TotalVariation" in repr(tv)

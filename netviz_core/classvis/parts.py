@@ -16,7 +16,8 @@ from ..optimize import init as start
 from ..optimize.objectives import ClassLogit, ClassLogProbability, L2Norm, Objective, TotalVariation
 from ..optimize.parametrizations import Fourier, Maco, Pixel
 from ..optimize.steps import step_rule_for
-from ..optimize.transforms import ClampToPixelRange, GaussianBlur, Jitter, lucid_transforms, maco_transforms
+from ..optimize.transforms import (AdditiveNoise, ClampToPixelRange, ColorShift, GaussianBlur, Jitter, RandomCrop,
+                                  lucid_transforms)
 from .settings import ClassVisSettings
 
 
@@ -45,7 +46,14 @@ def engine_parts(s: ClassVisSettings, model=None) -> dict[str, Any]:
         post_steps.append(GaussianBlur(s.blur_sigma, s.blur_every))
     transforms = [Jitter(s.jitter)] if s.jitter > 0 else []
     if s.transforms:
-        transforms += maco_transforms() if s.parametrization == "maco" else lucid_transforms()
+        if s.parametrization != "maco":  # MACO's phase image has its own robustness: the crops and noise alone
+            transforms += lucid_transforms()
+        if s.crop_min < 1:
+            transforms.append(RandomCrop((s.crop_min, 1.0)))
+        if s.input_noise > 0:
+            transforms.append(AdditiveNoise(s.input_noise))
+        if s.color_shift > 0:
+            transforms.append(ColorShift(s.color_shift, s.color_shift))
     return dict(
         objective=objective,
         step_rule=step_rule_for(s.optimizer, s.lr),

@@ -36,10 +36,12 @@ _PIXEL = dict(parametrization="pixel", optimizer="normalized", transforms=False,
               l2_weight=1e-3, lr=25.0)
 PRESETS = Presets(
     Preset("lucid", "Fourier parametrization, Lucid's transforms, Adam lr 0.05, TV 5e-4, 256 steps (Olah et al. 2017)",
-           dict(parametrization="fourier", magnitude="1/f", optimizer="adam", lr=0.05, iterations=256, tv_weight=5e-4)),
+           dict(parametrization="fourier", magnitude="1/f", optimizer="adam", lr=0.05, iterations=256, tv_weight=5e-4,
+                crop_min=0.5, input_noise=0.1, color_shift=1.0)),
     Preset("maco", "the phase of the sample photos' fixed spectrum, random crops and noise, NAdam lr 0.25, 256 steps "
            "(Fel et al. 2023)",
-           dict(parametrization="maco", magnitude="photos", optimizer="nadam", lr=0.25, iterations=256, tv_weight=0.0)),
+           dict(parametrization="maco", magnitude="photos", optimizer="nadam", lr=0.25, iterations=256, tv_weight=0.0,
+                crop_min=0.5, input_noise=0.1, color_shift=0.0)),
     Preset("cs231n", "pixels, λ 1e-3, normalised step lr 25, blur σ 0.5 every 10 steps, jitter 16, 100 steps "
            "(the CS231n assignment)",
            dict(_PIXEL, blur_every=10, blur_sigma=0.5, jitter=16)),

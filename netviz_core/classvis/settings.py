@@ -45,8 +45,10 @@ class ClassVisSettings(JsonSettings):
     ``parametrization`` what is optimised (``pixel``, ``fourier``, ``maco``; MACO's
     fixed ``magnitude`` is "1/f" or "photos"); ``optimizer`` the step rule
     (``normalized``: a step of length ``lr``; ``adam``/``nadam``: their lr);
-    ``transforms`` the random transforms on the network's input (Lucid's for pixel
-    and fourier, MACO's crops and noise for maco).  Blur and clamp act on pixels,
+    ``transforms`` the random transforms on the network's input: Lucid's pad, jitter,
+    scale and rotation (pixel and fourier), then random crops of at least ``crop_min``
+    of the side, noise of std ``input_noise`` and a random colour shift of strength
+    ``color_shift`` (every parametrization; MACO's own transforms are its crops and noise).  Blur and clamp act on pixels,
     so they need ``pixel``; the spectral parametrizations are smooth and bounded by
     construction.  ``fold_batchnorm`` runs the optimisation on a copy of the network
     with each BatchNorm folded into its convolution (faster; the same function, but
@@ -69,7 +71,8 @@ class ClassVisSettings(JsonSettings):
     #: The settings a page shows, in its order.
     groups: ClassVar = (
         ("optimisation", ("l2_weight", "iterations", "lr", "tv_weight", "parametrization", "magnitude", "optimizer",
-                          "jitter", "blur_every", "blur_sigma", "objective", "init", "seed", "transforms")),
+                          "jitter", "blur_every", "blur_sigma", "objective", "init", "seed", "transforms",
+                          "crop_min", "input_noise", "color_shift")),
     )
 
     targets: tuple[int, ...] = ()
@@ -108,8 +111,21 @@ class ClassVisSettings(JsonSettings):
                              "and NAdam's rules with step size lr).")
     transforms: bool = setting(True, label="Transforms",
                                help="Transformation robustness: random pad, jitter, scale and rotation of the "
-                               "network's input before each step (MACO: random crops and noise); the stored image is "
-                               "never transformed.")
+                               "network's input before each step (not with MACO), then the crops, noise and colour "
+                               "shift below; the stored image is never transformed.")
+    crop_min: float = setting(0.5, label="Smallest crop", unit="of the side", lo=0.1, hi=1.0, step=0.05, metavar="F",
+                              enabled_if=lambda v: v["transforms"],
+                              help="Zoom robustness (MACO's crops): each step the network sees a random square crop "
+                              "of at least this fraction of the image's side, resized back to full size. 1: no crops.")
+    input_noise: float = setting(0.1, label="Input noise", symbol="σ_n", lo=0.0, hi=1.0, step=0.01, metavar="S",
+                                 enabled_if=lambda v: v["transforms"],
+                                 help="Standard deviation of Gaussian noise added to the network's input each step "
+                                 "(normalised units; MACO's 0.1). 0: none.")
+    color_shift: float = setting(1.0, label="Colour shift", lo=0.0, hi=2.0, step=0.05, metavar="C",
+                                 enabled_if=lambda v: v["transforms"],
+                                 help="Colour robustness (Plug-In Inversion): each step every channel of the network's "
+                                 "input is shifted by up to ±C and its contrast scaled by e^±C at random, so the "
+                                 "picture cannot rest on exact colours (blown white and black). 0: none.")
     noise_std: float = setting(1.0, above=0.0, cli=False, url=False,
                                help="The standard deviation of the start noise (normalised units).")
     clamp: bool = setting(True, cli=False, url=False, help="Clamp the pixels to their valid range after every step.")

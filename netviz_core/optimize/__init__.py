@@ -17,6 +17,7 @@ from .steps import OPTIMIZERS, Adam, NAdam, NormalizedGradient, PlainGradient, S
 from .transforms import (
     AdditiveNoise,
     ClampToPixelRange,
+    ColorShift,
     GaussianBlur,
     Jitter,
     JitterCrop,
@@ -37,7 +38,7 @@ __all__ = [
     "Parametrization", "Pixel", "Fourier", "Maco", "PARAMETRIZATIONS", "parametrization_for",
     "StepRule", "NormalizedGradient", "SignGradient", "PlainGradient", "Adam", "NAdam", "per_image_norm",
     "OPTIMIZERS", "step_rule_for",
-    "Transform", "Jitter", "Pad", "JitterCrop", "RandomAffine", "RandomCrop", "AdditiveNoise",
+    "Transform", "Jitter", "Pad", "JitterCrop", "RandomAffine", "RandomCrop", "AdditiveNoise", "ColorShift",
     "lucid_transforms", "maco_transforms",
     "PostStep", "ClampToPixelRange", "GaussianBlur", "ProjectLinf", "gaussian_blur",
 ]

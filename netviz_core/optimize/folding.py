@@ -23,8 +23,6 @@ from torch import nn
 
 _BATCHNORMS = (nn.BatchNorm2d,)
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-#: folded copy -> {name of a convolution: the BatchNorm folded into it, as it was}
-_folded_batchnorms: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -38,8 +36,8 @@ def _after_batchnorm(bn: nn.Module) -> nn.Module:
     drop = getattr(bn, "drop", None)
     parts = [m for m in (drop, act) if m is not None and not isinstance(m, nn.Identity)]
     for m in parts:
-        # In place, the activation would overwrite the convolution's output, which layer readers
-        # (the BatchNorm-statistics prior) must see as the BatchNorm's output before the activation.
+        # In place, the activation would overwrite the convolution's output, and a layer reader
+        # (Layer Explorer, layer objectives) must see that output as the BatchNorm's, before the activation.
         if getattr(m, "inplace", False):
             m.inplace = False
     if not parts:
@@ -65,53 +63,24 @@ def fold_batchnorm(module: nn.Module) -> tuple[nn.Module, int]:
     the number of folded BatchNorms.
     """
     folded = copy.deepcopy(module)
-    pairs = conv_batchnorm_pairs(folded)
-    modules = dict(folded.named_modules())
-    for conv_name, bn_name in pairs.items():
-        bn = modules[bn_name]
-        parent_name, _, child_name = bn_name.rpartition(".")
-        kept = copy.deepcopy(bn)
-        _fold_into(modules[conv_name], bn)
-        setattr(modules[parent_name] if parent_name else folded, child_name, _after_batchnorm(bn))
-        pairs[conv_name] = kept
-    folded.eval()
-    folded.requires_grad_(False)
-    _folded_batchnorms[folded] = pairs
-    return folded, len(pairs)
+    count = 0
 
-
-def conv_batchnorm_pairs(module: nn.Module) -> dict[str, str]:
-    """{convolution's name: name of the BatchNorm that directly follows it} for every foldable pair of ``module``."""
-    pairs: dict[str, str] = {}
-
-    def visit(parent: nn.Module, prefix: str) -> None:
-        previous: tuple[str, nn.Module] | None = None
-        for name, child in parent.named_children():
-            full = f"{prefix}{name}"
-            if (_is_batchnorm(child) and previous is not None and isinstance(previous[1], nn.Conv2d)
-                    and previous[1].out_channels == child.num_features):
-                pairs[previous[0]] = full
+    def visit(parent: nn.Module) -> None:
+        nonlocal count
+        previous: nn.Module | None = None
+        for name, child in list(parent.named_children()):
+            if _is_batchnorm(child) and isinstance(previous, nn.Conv2d) and previous.out_channels == child.num_features:
+                _fold_into(previous, child)
+                setattr(parent, name, _after_batchnorm(child))
+                count += 1
                 previous = None
                 continue
-            visit(child, f"{full}.")
-            previous = (full, child)
-
-    visit(module, "")
-    return pairs
-
-
-def batchnorms_before_folding(module: nn.Module) -> dict[str, nn.Module]:
-    """{convolution's name: the BatchNorm after it} of ``module``; for a folded copy, the BatchNorms it absorbed."""
-    folded = _folded_batchnorms.get(module)
-    if folded is not None:
-        return dict(folded)
-    modules = dict(module.named_modules())
-    return {conv: modules[bn] for conv, bn in conv_batchnorm_pairs(module).items()}
-
-
-def is_folded(module: nn.Module) -> bool:
-    """True for a copy made by ``fold_batchnorm`` (its convolutions' outputs are the BatchNorms' outputs)."""
-    return module in _folded_batchnorms
+            visit(child)
+            previous = child
+    visit(folded)
+    folded.eval()
+    folded.requires_grad_(False)
+    return folded, count
 
 
 def input_gradient_model(net):

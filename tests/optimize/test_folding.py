@@ -46,3 +46,24 @@ def test_input_gradient_model_is_cached_and_keeps_the_interface(lite0):
     assert folded.name == lite0.name and folded.input_size == lite0.input_size
     assert torch.equal(folded.pixel_min, lite0.pixel_min)
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in lite0.module.modules())  # the shared model keeps them
+
+
+def test_a_folded_convolution_reads_as_its_batchnorm_output_before_the_activation(lite0):
+    """The folded copy's activations are not in place: a layer reader sees the convolution's own output.
+
+    In place, the ReLU6 after a folded convolution overwrote the tensor the reader kept
+    (conv_stem read as the activation's output).
+    """
+    from netviz_core.layers import read_layers
+
+    x = torch.randn(1, 3, 96, 96, generator=torch.Generator().manual_seed(1))
+    folded = input_gradient_model(lite0)
+    with torch.no_grad():
+        got = read_layers(folded, x, ["conv_stem"])["conv_stem"]
+        bn = lite0.module.bn1
+        raw = read_layers(lite0, x, ["conv_stem"])["conv_stem"]
+        expected = torch.nn.functional.batch_norm(raw, bn.running_mean, bn.running_var, bn.weight, bn.bias,
+                                                  False, 0.0, bn.eps)
+    assert (expected < 0).any()  # the activation would have clipped these
+    assert torch.allclose(got, expected, atol=1e-4)
+    assert_model_clean(lite0)

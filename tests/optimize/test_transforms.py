@@ -7,6 +7,7 @@ import torch
 from netviz_core.optimize import (
     Adam,
     AdditiveNoise,
+    ColorShift,
     Fourier,
     JitterCrop,
     Pad,
@@ -66,7 +67,7 @@ def test_transforms_never_touch_the_stored_image_with_fourier(lite0):
 def test_each_transform_is_differentiable_and_seeded_per_image(lite0):
     g = torch.Generator().manual_seed(1)
     x = (torch.rand(3, 3, SIZE, SIZE, generator=g) * 2 - 1).requires_grad_(True)
-    for t in (Pad(5), JitterCrop(6), RandomAffine(), RandomCrop((0.4, 0.9)), AdditiveNoise(0.1)):
+    for t in (Pad(5), JitterCrop(6), RandomAffine(), RandomCrop((0.4, 0.9)), AdditiveNoise(0.1), ColorShift(1.0, 1.0)):
         batch = t(x, _ctx(lite0, [0, 1, 2]))
         alone = t(x[2:3], _ctx(lite0, [2]))
         assert torch.allclose(batch[2:3], alone, atol=1e-6), t.name
@@ -81,3 +82,21 @@ def test_pad_is_grey_and_random_crop_has_the_box_size(lite0):
     assert padded.shape == (1, 3, 16, 16) and torch.allclose(padded[0, :, 0, 0], grey)
     out = RandomCrop((0.5, 0.5), size=20)(torch.rand(2, 3, 40, 40), _ctx(lite0, [0, 1]))
     assert out.shape == (2, 3, 20, 20)
+
+
+def test_color_shift_shifts_and_scales_each_channel_about_grey_within_its_bounds(lite0):
+    """Each image and channel gets x' = grey + (x − grey)·e^s + m with |s|, |m| ≤ the bounds; 0 is the identity."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(4, 3, 8, 8, generator=g) * 2 - 1
+    ctx = _ctx(lite0, [0, 1, 2, 3])
+    grey = ((0.5 - lite0.mean) / lite0.std).reshape(1, 3, 1, 1)
+    out = ColorShift(0.3, 0.2)(x, ctx)
+    d, e = x - grey, out - grey
+    # per image and channel an affine map: recover its scale and shift by least squares
+    dm, em = d.mean(dim=(2, 3), keepdim=True), e.mean(dim=(2, 3), keepdim=True)
+    scale = ((d - dm) * (e - em)).sum(dim=(2, 3)) / (d - dm).square().sum(dim=(2, 3))
+    shift = (em - scale[..., None, None] * dm)[..., 0, 0]
+    assert torch.allclose(e, scale[..., None, None] * d + shift[..., None, None], atol=1e-5)
+    assert (scale.log().abs() <= 0.2 + 1e-6).all() and (shift.abs() <= 0.3 + 1e-6).all()
+    assert scale.std() > 0.01 and shift.std() > 0.01  # not one value for all
+    assert torch.equal(ColorShift(0.0, 0.0)(x, _ctx(lite0, [0, 1, 2, 3])), x)
