@@ -83,7 +83,7 @@ class ClassVisSettings(JsonSettings):
                              choice_labels={"logit": "score S_c", "posterior": "log P_c"},
                              help="What is maximised: the class score S_c (the logit) or log P_c (the log-posterior, "
                              "which also pushes the other classes down).")
-    init: str = setting("noise", choices=INITS, label="Start image", widget="radio",
+    init: str = setting("noise", choices=INITS, label="Initial image", widget="radio",
                         choice_labels={"noise": "noise", "mean": "mean image"},
                         help="Where the optimisation starts: random noise or the zero image plus the dataset's mean.")
     iterations: int = setting(256, like=ITERATIONS, lo=0, hi=2000)
