@@ -66,13 +66,16 @@ def test_presets_are_the_papers_settings():
                       ClassLogProbability)
     assert isinstance(engine_parts(settings_for("cs231n", l2_weight=0))["objective"], ClassLogit)
     assert isinstance(parts["parametrization"], Pixel) and isinstance(parts["step_rule"], NormalizedGradient)
-    assert set(PRESETS) == {"lucid", "maco", "cs231n", "simonyan"}
+    assert set(PRESETS) == {"robust", "lucid", "maco", "cs231n", "simonyan"}
 
 
-def test_lucid_is_the_default_and_maco_its_own_recipe():
-    assert ClassVisSettings() == settings_for("lucid") == settings_for()
-    s = settings_for("lucid")
+def test_robust_is_the_default_lucid_plus_crops_noise_and_colour_shift_and_maco_its_own_recipe():
+    assert ClassVisSettings() == settings_for("robust") == settings_for()
+    s = settings_for("robust")
     assert (s.parametrization, s.optimizer, s.lr, s.iterations, s.transforms) == ("fourier", "adam", 0.05, 256, True)
+    assert (s.crop_min, s.input_noise, s.color_shift) == (0.5, 0.1, 1.0)
+    lucid = settings_for("lucid")
+    assert lucid.with_overrides(preset="robust", crop_min=0.5, input_noise=0.1, color_shift=1.0) == s
     parts = engine_parts(s)
     assert isinstance(parts["parametrization"], Fourier) and isinstance(parts["step_rule"], Adam)
     # Lucid's transforms, then MACO's crops and noise, then the colour shift (issue 25's transfer to other families)
@@ -82,8 +85,8 @@ def test_lucid_is_the_default_and_maco_its_own_recipe():
     crop, noise, colour = parts["transforms"][-3:]
     assert (crop.box, noise.std) == ((s.crop_min, 1.0), s.input_noise)
     assert (colour.shift, colour.log_scale) == (s.color_shift, s.color_shift)
-    assert [type(t) for t in engine_parts(settings_for("lucid", crop_min=1.0, input_noise=0.0, color_shift=0.0))[
-        "transforms"]] == [Pad, JitterCrop, RandomAffine, JitterCrop]
+    # Lucid's recipe alone, as it was before the robust preset
+    assert [type(t) for t in engine_parts(lucid)["transforms"]] == [Pad, JitterCrop, RandomAffine, JitterCrop]
     assert parts["post_steps"] == []  # the sigmoid keeps pixels valid; nothing is clamped or blurred
     m = engine_parts(settings_for("maco"))
     assert isinstance(m["parametrization"], Maco) and m["parametrization"].magnitude == "photos"

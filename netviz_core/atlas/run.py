@@ -1,6 +1,6 @@
 """The driver of a batch job: check the directory, plan what is missing, run it on an executor, write as it comes.
 
-    spec = atlas_spec("0-15", ["tf_efficientnet_lite0"], "lucid", iterations=64)
+    spec = atlas_spec("0-15", ["tf_efficientnet_lite0"], "robust", iterations=64)
     summary = run_job(spec, "atlas-dir", LocalExecutor(threads=1), batch_size=8)
 
 Only the driver writes (``store.JobDir.write``), one image at a time as each task's

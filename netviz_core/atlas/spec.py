@@ -30,16 +30,16 @@ from typing import Any, Iterable, Sequence
 
 from .. import __version__
 from ..classes import imagenet_class_names
-from ..classvis import ClassVisSettings, settings_for
+from ..classvis import DEFAULT_PRESET, ClassVisSettings, settings_for
 from ..errors import AtlasError, ClassLookupError, NetVizError
 from ..targets import resolve_targets
 
 KINDS = ("atlas", "sweep")
 #: The settings a sweep may vary (ClassVisSettings fields), in the order of the contact sheet's axes.
-SWEEP_AXES = ("l2_weight", "blur_every", "tv_weight", "iterations", "lr", "parametrization")
+SWEEP_AXES = ("l2_weight", "blur_every", "tv_weight", "iterations", "lr", "parametrization", "crop_min", "color_shift")
 #: Short axis labels for the contact sheet and the table.
 AXIS_LABELS = {"l2_weight": "λ", "blur_every": "blur every", "tv_weight": "TV", "iterations": "iters",
-               "lr": "lr", "parametrization": "param"}
+               "lr": "lr", "parametrization": "param", "crop_min": "crop", "color_shift": "colour"}
 
 
 # --------------------------------------------------------------------------- classes
@@ -247,7 +247,7 @@ class JobSpec:
         }
 
 
-def atlas_spec(classes: str | Sequence[str], backbones: Sequence[str], preset: str | None = "lucid", *,
+def atlas_spec(classes: str | Sequence[str], backbones: Sequence[str], preset: str | None = DEFAULT_PRESET, *,
                gif: bool = False, **overrides) -> JobSpec:
     """An atlas job from the CLI's words: a class list, backbone names, a preset and setting overrides."""
     settings = _settings(preset, overrides)
@@ -255,7 +255,7 @@ def atlas_spec(classes: str | Sequence[str], backbones: Sequence[str], preset: s
 
 
 def sweep_spec(classes: str | Sequence[str], backbone: str, grid: dict[str, Iterable[Any]],
-               preset: str | None = "lucid", *, held_out: Sequence[str] | None = None, gif: bool = False,
+               preset: str | None = DEFAULT_PRESET, *, held_out: Sequence[str] | None = None, gif: bool = False,
                **overrides) -> JobSpec:
     """A sweep job: classes on one backbone, a grid of settings; ranked by ``held_out`` (default: the other bundled)."""
     from ..models import BUNDLED_MODELS

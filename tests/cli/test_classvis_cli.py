@@ -86,7 +86,7 @@ def test_every_png_written_by_the_cli_is_its_class_with_p_at_least_0_9_when_read
     assert min(p for _, p in read_back.values()) >= 0.9, read_back
 
 
-def test_default_is_lucid_and_the_choices_are_the_library_registries(tmp_path, capsys):
+def test_default_is_robust_and_the_choices_are_the_library_registries(tmp_path, capsys):
     import argparse
 
     from netviz_core.classvis import DEFAULT_PRESET, PRESETS
@@ -96,7 +96,7 @@ def test_default_is_lucid_and_the_choices_are_the_library_registries(tmp_path, c
     parser = argparse.ArgumentParser()
     classvis.register(parser.add_subparsers())
     actions = {a.dest: a for a in parser._subparsers._group_actions[0].choices["classvis"]._actions}
-    assert tuple(actions["preset"].choices) == tuple(PRESETS) and actions["preset"].default == DEFAULT_PRESET == "lucid"
+    assert tuple(actions["preset"].choices) == tuple(PRESETS) and actions["preset"].default == DEFAULT_PRESET == "robust"
     assert tuple(actions["optimizer"].choices) == tuple(OPTIMIZERS)
     assert tuple(actions["parametrization"].choices) == tuple(PARAMETRIZATIONS)
     out = tmp_path / "x.png"
@@ -106,4 +106,4 @@ def test_default_is_lucid_and_the_choices_are_the_library_registries(tmp_path, c
     assert rc == 0, captured.err
     s = json.loads(captured.out)["settings"]
     assert (s["preset"], s["parametrization"], s["transforms"], s["tv_weight"], s["optimizer"]) == (
-        "lucid", "fourier", False, 1e-4, "nadam")
+        "robust", "fourier", False, 1e-4, "nadam")
