@@ -61,6 +61,7 @@ def engine_parts(s: ClassVisSettings, model=None) -> dict[str, Any]:
         transforms=transforms,
         post_steps=post_steps,
         iterations=s.iterations,
+        transform_samples=s.transform_samples,
         batch_invariant=s.batch_invariant,
     )
 

@@ -72,7 +72,7 @@ class ClassVisSettings(JsonSettings):
     groups: ClassVar = (
         ("optimisation", ("l2_weight", "iterations", "lr", "tv_weight", "parametrization", "magnitude", "optimizer",
                           "jitter", "blur_every", "blur_sigma", "objective", "init", "seed", "transforms",
-                          "crop_min", "input_noise", "color_shift")),
+                          "crop_min", "input_noise", "color_shift", "transform_samples")),
     )
 
     targets: tuple[int, ...] = ()
@@ -126,6 +126,10 @@ class ClassVisSettings(JsonSettings):
                                  help="Colour robustness (Plug-In Inversion): each step every channel of the network's "
                                  "input is shifted by up to ±C and its contrast scaled by e^±C at random, so the "
                                  "picture cannot rest on exact colours (blown white and black). 0: none.")
+    transform_samples: int = setting(1, label="Samples per step", lo=1, hi=8, metavar="K",
+                                     enabled_if=lambda v: v["transforms"],
+                                     help="Average the objective over K independently transformed copies of the "
+                                     "image each step (K passes a step: K times slower, a less noisy direction).")
     noise_std: float = setting(1.0, above=0.0, cli=False, url=False,
                                help="The standard deviation of the start noise (normalised units).")
     clamp: bool = setting(True, cli=False, url=False, help="Clamp the pixels to their valid range after every step.")

@@ -145,6 +145,7 @@ def optimize(
     before_step: Callable[[StepContext, torch.Tensor], None] | None = None,
     batch_invariant: bool = False,
     parametrization: Parametrization | None = None,
+    transform_samples: int = 1,
 ) -> Iterator[Frame]:
     """Gradient ascent on the batch ``init`` (N, 3, H, W); yields a ``Frame`` per step.
 
@@ -158,7 +159,8 @@ def optimize(
     so that the batch equals separate runs bit for bit (see the module docstring).
     ``parametrization`` (default ``Pixel``) says what is optimised: ``init`` is encoded
     into it, the step rule and post-steps move the parameter, frames show the decoded
-    image.
+    image.  ``transform_samples`` > 1 averages the objective over that many independently
+    transformed copies of each image per step (one pass each).
     """
     objective = objective if objective is not None else ClassLogit()
     step_rule = step_rule if step_rule is not None else NormalizedGradient(1.0)
@@ -166,6 +168,8 @@ def optimize(
     iterations = int(iterations)
     if iterations < 0:
         raise OptimizationError(f"The number of iterations must be 0 or more, got {iterations}.")
+    if isinstance(transform_samples, bool) or not isinstance(transform_samples, int) or transform_samples < 1:
+        raise OptimizationError(f"transform_samples must be a whole number, 1 or more; got {transform_samples!r}.")
     if init.dim() != 4 or init.shape[1] != 3:
         raise ValueError(f"init must be a batch (N, 3, H, W), got shape {tuple(init.shape)}")
     p = parametrization.encode(init.detach().to(net.device, torch.float32), net)
@@ -190,7 +194,8 @@ def optimize(
         if batch_invariant:
             passes = [
                 _forward(StepContext(net=net, step=k, targets=targets[i : i + 1], generators=[gens[i]],
-                                     state=ctx.state), p[i : i + 1], parametrization, transforms, objective, last)
+                                     state=ctx.state), p[i : i + 1], parametrization, transforms, objective, last,
+                         transform_samples)
                 for i in range(n)
             ]
             ctx.terms = {name: torch.cat([q.terms[name] for q in passes]) for name in passes[0].terms}
@@ -198,7 +203,7 @@ def optimize(
             total = torch.cat([q.total for q in passes]).detach()
             x = torch.cat([q.images for q in passes]).detach()
         else:
-            passes = [_forward(ctx, p, parametrization, transforms, objective, last)]
+            passes = [_forward(ctx, p, parametrization, transforms, objective, last, transform_samples)]
             logits = ctx.logits.detach() if ctx.logits is not None else None
             total = passes[0].total.detach()
             x = passes[0].images.detach()
@@ -265,19 +270,35 @@ class _Pass:
 
 
 def _forward(ctx: StepContext, p: torch.Tensor, parametrization: Parametrization, transforms,
-             objective: Objective, last: bool) -> _Pass:
-    """Decode ``p``, pass it through the transforms and the net; fills ``ctx.images/logits/terms``."""
+             objective: Objective, last: bool, samples: int = 1) -> _Pass:
+    """Decode ``p``, pass it through the transforms and the net; fills ``ctx.images/logits/terms``.
+
+    With ``samples`` > 1 (and transforms) the objective is the mean over that many
+    independently transformed copies: an estimate of its expectation over the
+    transforms with less variance, at ``samples`` passes per step (MACO averages over
+    several crops per step).  The logits are the last copy's.
+    """
     with torch.enable_grad():
         # A fresh leaf per pass: p may be a view of the batch (batch-invariant mode).
         pk = p.detach().requires_grad_(not last)
         xk = parametrization.decode_at(pk, ctx)
-        net_input = xk
-        if not last:
-            for t in transforms:
-                net_input = t(net_input, ctx)
         ctx.images = xk
-        network_pass(ctx, net_input, objective.layers)
-        total = objective(ctx)
+        copies = samples if transforms and not last else 1
+        total, terms = None, {}
+        for _ in range(copies):
+            net_input = xk
+            if not last:
+                for t in transforms:
+                    net_input = t(net_input, ctx)
+            ctx.terms = {}
+            network_pass(ctx, net_input, objective.layers)
+            value = objective(ctx)
+            total = value if total is None else total + value
+            for name, v in ctx.terms.items():
+                terms[name] = v if name not in terms else terms[name] + v
+        if copies > 1:
+            total = total / copies
+            ctx.terms = {name: v / copies for name, v in terms.items()}
     return _Pass(params=pk, images=xk, total=total, logits=ctx.logits, terms=ctx.terms)
 
 

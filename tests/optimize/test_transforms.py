@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from netviz_core.optimize import (
@@ -100,3 +101,35 @@ def test_color_shift_shifts_and_scales_each_channel_about_grey_within_its_bounds
     assert (scale.log().abs() <= 0.2 + 1e-6).all() and (shift.abs() <= 0.3 + 1e-6).all()
     assert scale.std() > 0.01 and shift.std() > 0.01  # not one value for all
     assert torch.equal(ColorShift(0.0, 0.0)(x, _ctx(lite0, [0, 1, 2, 3])), x)
+
+
+def test_transform_samples_average_the_objective_over_independent_copies(lite0):
+    """K samples: K transformed copies per step (each drawn anew), the objective is their mean; K=1 is one copy."""
+    from netviz_core.errors import OptimizationError
+    from netviz_core.optimize import ClassLogit
+
+    g = torch.Generator().manual_seed(4)
+    x0 = torch.rand(2, 3, SIZE, SIZE, generator=g) * 2 - 1
+    rec = Recording([JitterCrop(6), AdditiveNoise(0.3)])
+    seen_logits = []
+
+    class Spy(ClassLogit):
+        def value(self, ctx):
+            v = super().value(ctx)
+            seen_logits.append(v.detach().clone())
+            return v
+
+    frames = list(optimize(lite0, x0, [1, 2], step_rule=Adam(lr=0.0), transforms=[rec], objective=Spy(),
+                           iterations=2, transform_samples=3))
+    # 3 copies in each of the 2 steps; the final frame scores the image itself (no transforms, one pass)
+    assert len(rec.seen) == 6 and len(seen_logits) == 7
+    assert not torch.equal(rec.seen[0], rec.seen[1])  # independent draws, not one copy three times
+    for step in range(2):
+        mean = torch.stack(seen_logits[3 * step : 3 * step + 3]).mean(0)
+        assert torch.allclose(frames[step].terms["logit"], mean, atol=1e-5)
+    rec.seen.clear()
+    list(optimize(lite0, x0, [1, 2], step_rule=Adam(lr=0.0), transforms=[rec], iterations=2))
+    assert len(rec.seen) == 2
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(OptimizationError, match="transform_samples"):
+            list(optimize(lite0, x0, [1, 2], transforms=[rec], iterations=1, transform_samples=bad))
