@@ -73,9 +73,13 @@ def test_robust_is_the_default_lucid_plus_crops_noise_and_colour_shift_and_maco_
     assert ClassVisSettings() == settings_for("robust") == settings_for()
     s = settings_for("robust")
     assert (s.parametrization, s.optimizer, s.lr, s.iterations, s.transforms) == ("fourier", "adam", 0.05, 256, True)
-    assert (s.crop_min, s.input_noise, s.color_shift) == (0.5, 0.1, 1.0)
+    assert (s.crop_min, s.input_noise, s.color_shift, s.transform_samples) == (0.5, 0.1, 1.0, 2)
     lucid = settings_for("lucid")
-    assert lucid.with_overrides(preset="robust", crop_min=0.5, input_noise=0.1, color_shift=1.0) == s
+    assert lucid.with_overrides(preset="robust", crop_min=0.5, input_noise=0.1, color_shift=1.0,
+                                transform_samples=2) == s
+    assert engine_parts(s)["transform_samples"] == 2 and engine_parts(lucid)["transform_samples"] == 1
+    # a copy per sample only where the transforms are on: CS231n's jitter alone stays one pass a step
+    assert engine_parts(settings_for("cs231n", transform_samples=4))["transform_samples"] == 1
     parts = engine_parts(s)
     assert isinstance(parts["parametrization"], Fourier) and isinstance(parts["step_rule"], Adam)
     # Lucid's transforms, then MACO's crops and noise, then the colour shift (issue 25's transfer to other families)

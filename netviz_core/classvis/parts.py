@@ -61,7 +61,7 @@ def engine_parts(s: ClassVisSettings, model=None) -> dict[str, Any]:
         transforms=transforms,
         post_steps=post_steps,
         iterations=s.iterations,
-        transform_samples=s.transform_samples,
+        transform_samples=s.transform_samples if s.transforms else 1,  # CS231n's jitter alone: one pass
         batch_invariant=s.batch_invariant,
     )
 

@@ -126,7 +126,7 @@ class ClassVisSettings(JsonSettings):
                                  help="Colour robustness (Plug-In Inversion): each step every channel of the network's "
                                  "input is shifted by up to ±C and its contrast scaled by e^±C at random, so the "
                                  "picture cannot rest on exact colours (blown white and black). 0: none.")
-    transform_samples: int = setting(1, label="Samples per step", lo=1, hi=8, metavar="K",
+    transform_samples: int = setting(2, label="Samples per step", lo=1, hi=8, metavar="K",
                                      enabled_if=lambda v: v["transforms"],
                                      help="Average the objective over K independently transformed copies of the "
                                      "image each step (K passes a step: K times slower, a less noisy direction).")
