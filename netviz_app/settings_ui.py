@@ -165,5 +165,8 @@ def mark_custom(state: UrlState, cls) -> None:
     if preset not in cls.presets:
         return
     chosen = cls.presets[preset]
-    if any(name in chosen and chosen[name] != value for name, value in values(state, cls).items()):
+    decls, now = declarations(cls), current(state, cls)
+    # A disabled setting has no effect (its widget shows the default preset's value), so it cannot make a custom run.
+    if any(name in chosen and decls[name].enabled(now) and chosen[name] != value
+           for name, value in values(state, cls).items()):
         state.set("preset", CUSTOM)
