@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 def main() -> int:
     import torch
 
-    from netviz_core.impressions.method import post_steps_for, transforms_for
+    from netviz_core.impressions.parts import engine_parts
     from netviz_core.impressions.settings import ImpressionSettings
     from netviz_core.models import load_model_cached
     from netviz_core.optimize import PlainGradient, make_generators, optimize
@@ -49,7 +49,7 @@ def main() -> int:
 
     # image: the post-steps alone (no network is involved in them)
     s_image = ImpressionSettings.baseline("paper", transforms_on="image")
-    ops = post_steps_for(s_image)
+    ops = engine_parts(s_image, None)["post_steps"]
     ctx = StepContext(net=net, step=0, targets=torch.tensor([1]), generators=make_generators([0], 1), state={})
     x = x0
     image = {}
@@ -61,8 +61,8 @@ def main() -> int:
             image[k] = (roughness(x), drift(x))
     # input: the engine with a zero step, transforms on the network's input
     s_input = ImpressionSettings.baseline("paper", transforms_on="input")
-    frames = list(optimize(net, x0, [1], step_rule=PlainGradient(0.0), transforms=transforms_for(s_input),
-                           post_steps=post_steps_for(s_input), iterations=10, generators=make_generators([0], 1)))
+    parts = dict(engine_parts(s_input, None), step_rule=PlainGradient(0.0), iterations=10)
+    frames = list(optimize(net, x0, [1], **parts, generators=make_generators([0], 1)))
     x_in = frames[-1].images
     lines = [
         "# Class impressions: random transforms on the stored image or on the network's input",

@@ -39,7 +39,8 @@ class Setting:
     """How one setting is declared: everything a validator, a CLI flag, a URL parameter and a widget need.
 
     ``label`` is the widget's words (``symbol`` goes in front: "λ (L2 weight)"), ``unit``
-    follows in brackets.  Numbers take ``lo``/``hi`` (inclusive) or, for settings shown
+    follows in brackets; ``short`` names it where space is tight (a contact sheet's axis:
+    ``brief`` falls back to the symbol, then the label).  Numbers take ``lo``/``hi`` (inclusive) or, for settings shown
     nowhere, a strict lower bound ``above``; ``steps`` is a widget's grid within them
     (log-spaced weights; URL values snap to it), ``step`` a slider's step.  ``choices``
     are the allowed values (``choice_labels`` their words).  ``optional``: None is
@@ -55,6 +56,7 @@ class Setting:
     help: str = ""
     label: str = ""
     symbol: str = ""
+    short: str = ""
     unit: str = ""
     lo: float | None = None
     hi: float | None = None
@@ -85,6 +87,11 @@ class Setting:
         if self.symbol and self.label and not self._says_symbol:
             return f"{self.symbol} ({self.label})"
         return self.label or self.symbol or self.name
+
+    @property
+    def brief(self) -> str:
+        """A few characters for a tight space (a contact sheet's axis): ``short``, else the symbol, else the label."""
+        return self.short or self.symbol or self.label.lower() or self.name
 
     @property
     def text(self) -> str:
@@ -409,17 +416,17 @@ def log_steps(lo_exp: int, hi_exp: int, mantissas: Iterable[float] = (1, 2, 5)) 
 # --------------------------------------------------------------------------- shared words
 # One label and tooltip per name on every page: techniques that share a name start from these.
 
-ITERATIONS = Setting(label="Iterations", unit="steps", help="How many optimisation steps one run takes.",
+ITERATIONS = Setting(label="Iterations", short="iters", unit="steps", help="How many optimisation steps one run takes.",
                      aliases=("iters",), flags=("-n",))
-LR = Setting(label="Learning rate", help="How far each optimisation step moves the image (the step size); larger "
+LR = Setting(label="Learning rate", short="lr", help="How far each optimisation step moves the image (the step size); larger "
              "is faster but less stable.")
 SEED = Setting(label="Seed", lo=0, hi=2**31 - 1, widget="number", in_presets=False,
                help="Seeds the random start and the random transformations: the same seed and settings give the "
                "same image.")
-TV_WEIGHT = Setting(label="TV weight", symbol="λ1", widget="select_slider",
+TV_WEIGHT = Setting(label="TV weight", symbol="λ1", short="TV", widget="select_slider",
                     help="Weight of the total-variation term: penalises differences between neighbouring pixels "
                     "(log scale). Class impressions: eq. 1 of Addepalli et al., only with the TV regulariser on; "
                     "class visualization: 0 is off.")
-PARAMETRIZATION = Setting(label="Parametrization", help="What the optimiser changes: the pixels, a Fourier spectrum, "
+PARAMETRIZATION = Setting(label="Parametrization", short="param", help="What the optimiser changes: the pixels, a Fourier spectrum, "
                           "or the phase only (MACO).",
                           choice_labels={"pixel": "pixels", "fourier": "Fourier", "maco": "MACO"})

@@ -265,15 +265,15 @@ def test_input_transforms_never_touch_the_stored_image(lite0):
 
     With ``transforms_on="image"`` the same run resamples the stored image every step and it drifts.
     """
-    from netviz_core.impressions.method import post_steps_for, transforms_for
+    from netviz_core.impressions.parts import engine_parts
     from netviz_core.optimize import PlainGradient, make_generators, optimize
     from netviz_core.optimize.init import uniform_noise_on_mean
 
     x0 = uniform_noise_on_mean(lite0, 1, make_generators([0], 1))[:, :, :64, :64]
     for on, moved in (("input", False), ("image", True)):
         s = ImpressionSettings.baseline("paper", transforms_on=on, pad=8)
-        frames = list(optimize(lite0, x0, [1], step_rule=PlainGradient(0.0), transforms=transforms_for(s),
-                               post_steps=post_steps_for(s), iterations=5))
+        parts = dict(engine_parts(s, None), step_rule=PlainGradient(0.0), iterations=5)
+        frames = list(optimize(lite0, x0, [1], **parts))
         drift = (frames[-1].images - x0).abs().max()
         assert (drift > 1e-2) == moved, (on, float(drift))
 
@@ -481,7 +481,8 @@ def test_sci_on_fourier_is_reproducible_by_seed(lite0):
 
 def test_spectral_transforms_never_touch_the_stored_image(lite0):
     """SCI's parts on fourier with a zero step: the transforms (Lucid's, then Mopuri's) only feed the network."""
-    from netviz_core.impressions.method import growing_circle, learning_rate_map, run_parts, start_images
+    from netviz_core.impressions.method import growing_circle
+    from netviz_core.impressions.parts import engine_parts, learning_rate_map, start_images
     from netviz_core.optimize import optimize
 
     for transform_set in ("lucid", "mopuri"):
@@ -489,10 +490,11 @@ def test_spectral_transforms_never_touch_the_stored_image(lite0):
         gens = make_generators([0], 1)
         x0 = start_images(lite0, s, gens)
         mask = growing_circle(torch.tensor([[112.0, 112.0]]), s, (224, 224))
-        parts = run_parts(s, learning_rate_map(s, 4, s.c1_value, mask), mask=mask, background=x0)
+        parts = engine_parts(s, learning_rate_map(s, 4, s.c1_value, mask), mask=mask, background=x0)
         assert len(parts["transforms"]) >= 2  # the rate map and at least one random transform
         parts["step_rule"] = lambda p, grad, ctx: p.clone()  # the parameter stays; post-steps still run
-        frames = list(optimize(lite0, x0, [1], iterations=3, generators=gens, **parts))
+        parts["iterations"] = 3
+        frames = list(optimize(lite0, x0, [1], generators=gens, **parts))
         assert all(torch.allclose(f.images, x0, atol=1e-4) for f in frames), transform_set
 
 
@@ -518,7 +520,7 @@ def test_fold_batchnorm_runs_on_the_folded_copy_and_matches_the_model(lite0):
     On pixels (the step is proportional to the gradient): Adam's first step on a spectrum is the
     sign of each coefficient's gradient, and rounding flips the sign of the near-zero ones.
     """
-    from netviz_core.impressions.method import optimization_model
+    from netviz_core.impressions.parts import optimization_model
     from netviz_core.optimize.folding import input_gradient_model
 
     s = ImpressionSettings(**TINY)

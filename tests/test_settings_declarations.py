@@ -122,3 +122,88 @@ def test_presets_are_data_the_readme_table_and_the_cli_read():
         assert set(PRESETS.own[name]) <= set(PRESETS[name]) and all(
             PRESETS[name][k] == v for k, v in PRESETS.own[name].items())
     assert math.isclose(ClassVisSettings.from_preset("cs231n").lr, PRESETS["cs231n"]["lr"])
+
+
+# --------------------------------------------------------------------------- docs/parameters.md
+
+#: subcommand -> the docs/parameters.md section of its settings (the header names the class)
+SECTIONS = {"classvis": "ClassVisSettings", "fool": "FoolingSettings", "impressions": "ImpressionSettings",
+            "features": "FeatureVisSettings"}
+
+
+def doc_section(cls_name: str) -> str:
+    """The docs/parameters.md section whose header names ``cls_name``."""
+    text = (ROOT / "docs" / "parameters.md").read_text()
+    section = [s for s in re.split(r"^## ", text, flags=re.M) if f"`{cls_name}`" in s.splitlines()[0]]
+    assert len(section) == 1, f"docs/parameters.md has no one section whose header names `{cls_name}`"
+    return section[0]
+
+
+def doc_rows(cls_name: str) -> list[dict[str, str]]:
+    """The rows of the tables in the docs/parameters.md section whose header names ``cls_name``, by column."""
+    rows, header = [], None
+    for line in doc_section(cls_name).splitlines():
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells
+        elif not set(line) <= set("|-: "):
+            assert len(cells) == len(header), f"docs/parameters.md, {cls_name}: a row of {len(cells)} cells: {line}"
+            rows.append(dict(zip(header, cells)))
+    return rows
+
+
+def field_names(cell: str) -> set[str]:
+    """The settings fields a row is about: its field cell's `code` before any remark in brackets."""
+    return code_names(cell.split("(")[0])
+
+
+def code_names(cell: str) -> set[str]:
+    """The `code` spans of a table cell, split at commas and slashes (`--tv` / `--no-tv`, `--iterations`, `-n`)."""
+    return {w.strip() for span in re.findall(r"`([^`]+)`", cell) for w in re.split(r"[,/]", span) if w.strip()}
+
+
+@pytest.mark.parametrize("command", list(SECTIONS))
+def test_parameters_doc_lists_every_setting_with_its_flag_and_url_name(command):
+    """docs/parameters.md has a row per declared setting whose CLI flags are the parser's and whose URL name is
+    the declaration's (with its old links); settings with neither are named in the section."""
+    cls, _ = COMMANDS[command]
+    rows = doc_rows(SECTIONS[command])
+    shared = doc_rows("ClassVisSettings") if command == "features" else []  # "class visualization's, same names"
+    section_text = doc_section(SECTIONS[command])
+    p = subparser(command)
+    for name, d in declarations(cls).items():
+        mine = [r for r in rows if name in field_names(r.get("settings field", ""))]
+        if not mine and shared and name in declarations(ClassVisSettings):
+            mine = [r for r in shared if name in field_names(r.get("settings field", ""))]
+        if not d.cli and not d.url:
+            assert mine or f"`{name}`" in section_text, f"docs/parameters.md, {SECTIONS[command]}: no `{name}`"
+            continue
+        assert len(mine) == 1, f"docs/parameters.md, {SECTIONS[command]}: {len(mine)} rows for the field `{name}`"
+        row = mine[0]
+        flags = {s for a in p._actions if a.dest == name for s in a.option_strings}
+        if d.cli:
+            assert flags, f"`netviz {command}` has no flag for {name}"
+            assert code_names(row["CLI flag"]) == flags, \
+                f"docs/parameters.md, {SECTIONS[command]}, `{name}`: flags {row['CLI flag']}, the parser has {flags}"
+        else:
+            assert not flags and row["CLI flag"] == "-", f"docs/parameters.md: `{name}` has no CLI flag"
+        if d.url:
+            assert name in code_names(row["URL"]), f"docs/parameters.md, `{name}`: URL column {row['URL']}"
+            for alias in d.aliases:
+                assert f"`{alias}`" in row["notes"], f"docs/parameters.md, `{name}`: old link `{alias}` not listed"
+        else:
+            assert row["URL"] == "-", f"docs/parameters.md: `{name}` has no URL parameter, the row says {row['URL']}"
+
+
+def test_parameters_doc_names_the_sweeps_axes_and_the_presets():
+    from netviz_core.atlas.spec import SWEEP_AXES
+    from netviz_core.classvis import PRESETS
+
+    batch = (ROOT / "docs" / "parameters.md").read_text().split("## Batch jobs")[1].split("\n## ")[0]
+    for name in SWEEP_AXES:
+        assert f"`--{name.replace('_', '-')}`" in batch, f"docs/parameters.md, Batch jobs: the sweep axis {name}"
+    preset_row = next(r for r in doc_rows("ClassVisSettings") if r["URL"] == "`preset`")
+    assert code_names(preset_row["quantity"]) == set(PRESETS), f"docs/parameters.md: presets {preset_row['quantity']}"

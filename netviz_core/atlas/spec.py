@@ -32,14 +32,14 @@ from .. import __version__
 from ..classes import imagenet_class_names
 from ..classvis import DEFAULT_PRESET, ClassVisSettings, settings_for
 from ..errors import AtlasError, ClassLookupError, NetVizError
+from ..settings import declarations
 from ..targets import resolve_targets
 
 KINDS = ("atlas", "sweep")
 #: The settings a sweep may vary (ClassVisSettings fields), in the order of the contact sheet's axes.
 SWEEP_AXES = ("l2_weight", "blur_every", "tv_weight", "iterations", "lr", "parametrization", "crop_min", "color_shift")
-#: Short axis labels for the contact sheet and the table.
-AXIS_LABELS = {"l2_weight": "λ", "blur_every": "blur every", "tv_weight": "TV", "iterations": "iters",
-               "lr": "lr", "parametrization": "param", "crop_min": "crop", "color_shift": "colour"}
+#: Short axis labels for the contact sheet and the table: the declarations' ``brief`` ("λ", "blur every", "TV").
+AXIS_LABELS = {name: declarations(ClassVisSettings)[name].brief for name in SWEEP_AXES}
 
 
 # --------------------------------------------------------------------------- classes

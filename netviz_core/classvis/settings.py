@@ -113,7 +113,7 @@ class ClassVisSettings(JsonSettings):
                                help="Transformation robustness: random pad, jitter, scale and rotation of the "
                                "network's input before each step (not with MACO), then the crops, noise and colour "
                                "shift below; the stored image is never transformed.")
-    crop_min: float = setting(0.5, label="Smallest crop", unit="of the side", lo=0.1, hi=1.0, step=0.05, metavar="F",
+    crop_min: float = setting(0.5, label="Smallest crop", short="crop", unit="of the side", lo=0.1, hi=1.0, step=0.05, metavar="F",
                               enabled_if=lambda v: v["transforms"],
                               help="Zoom robustness (MACO's crops): each step the network sees a random square crop "
                               "of at least this fraction of the image's side, resized back to full size. 1: no crops.")
@@ -121,7 +121,7 @@ class ClassVisSettings(JsonSettings):
                                  enabled_if=lambda v: v["transforms"],
                                  help="Standard deviation of Gaussian noise added to the network's input each step "
                                  "(normalised units; MACO's 0.1). 0: none.")
-    color_shift: float = setting(1.0, label="Colour shift", lo=0.0, hi=2.0, step=0.05, metavar="C",
+    color_shift: float = setting(1.0, label="Colour shift", short="colour", lo=0.0, hi=2.0, step=0.05, metavar="C",
                                  enabled_if=lambda v: v["transforms"],
                                  help="Colour robustness (Plug-In Inversion): each step every channel of the network's "
                                  "input is shifted by up to ±C and its contrast scaled by e^±C at random, so the "

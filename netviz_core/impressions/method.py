@@ -21,7 +21,8 @@ That is the ``pixel`` recipe.  With ``parametrization="fourier"`` (the default) 
 ``"maco"`` the same parts act on the decoded image instead (``parametrized``): x0 is
 the parametrization's random start (a nearly grey image), the map scales ∂L/∂x on its
 way back to the spectrum, the circle composites the decoded image over x0, TV is a
-term of the objective, and Adam moves the spectrum (``run_parts``).
+term of the objective, and Adam moves the spectrum (``parts.engine_parts``, the one place
+that turns settings into the engine's parts).
 """
 
 from __future__ import annotations
@@ -33,18 +34,12 @@ import torch
 
 from ..errors import ImpressionError
 from ..optimize.engine import Frame, make_generators, optimize, run
-from ..optimize.folding import input_gradient_model
-from ..optimize.init import uniform_noise_on_mean
-from ..optimize.objectives import ClassLogit, Objective, TotalVariation
-from ..optimize.parametrizations import Maco, Parametrization, parametrization_for
-from ..optimize.steps import Adam
-from ..optimize.transforms import ClampToPixelRange, lucid_transforms
+from ..optimize.objectives import Objective
 from ..targets import resolve_targets
 from .circles import circle_mask, most_activated_circle
-from .parametrized import MaskedOverBackground, RateMapGradient
-from .schedule import MapScaledGradient, SaliencyLearningRate, radius_at
+from .parts import engine_parts, learning_rate_map, optimization_model, start_images
+from .schedule import radius_at
 from .settings import ImpressionSettings
-from .transforms import RandomImpressionInputTransforms, RandomImpressionTransforms, TVStep
 
 
 def _settings_or_default(settings: ImpressionSettings | None) -> ImpressionSettings:
@@ -64,91 +59,6 @@ def _seeds(settings: ImpressionSettings, n: int, seeds) -> list[int]:
     return seeds
 
 
-def _mopuri(settings: ImpressionSettings, kind):
-    return kind(settings.noise, settings.color_shift, settings.scales, settings.max_rotation, settings.pad)
-
-
-def post_steps_for(settings: ImpressionSettings) -> list:
-    """TV step (if on), Mopuri's random transforms (if on the image), clamp: the ops after each logit step."""
-    ops: list = []
-    if settings.tv and settings.tv_weight > 0:
-        ops.append(TVStep(settings.tv_weight, lr=settings.lr, every=settings.tv_every))
-    if settings.transforms and settings.transforms_on == "image":
-        ops.append(_mopuri(settings, RandomImpressionTransforms))
-    ops.append(ClampToPixelRange())
-    return ops
-
-
-def transforms_for(settings: ImpressionSettings) -> list:
-    """The random transforms on the network's input (if on, and set to act there): Lucid's or Mopuri's."""
-    if not settings.transforms or settings.transforms_on != "input":
-        return []
-    if settings.transform_set == "lucid":
-        return lucid_transforms()
-    return [_mopuri(settings, RandomImpressionInputTransforms)]
-
-
-def optimization_model(net, settings: ImpressionSettings):
-    """The network the run differentiates: ``net`` with its BatchNorms folded (``fold_batchnorm``), or ``net``.
-
-    Only input gradients are needed, so the folded copy computes the same function with one
-    pass over each activation fewer; the metrics and the saved image's scores use ``net``.
-    """
-    return input_gradient_model(net) if settings.fold_batchnorm else net
-
-
-def image_parametrization(settings: ImpressionSettings) -> Parametrization:
-    """The engine's parametrization for ``settings.parametrization`` (MACO with the photos' magnitude)."""
-    if settings.parametrization == "maco":
-        return Maco("photos")
-    return parametrization_for(settings.parametrization)
-
-
-def start_images(net, settings: ImpressionSettings, generators: list[torch.Generator]) -> torch.Tensor:
-    """x0: Mopuri's noise on the mean (pixel), or the parametrization's own random start, decoded."""
-    n = len(generators)
-    if settings.parametrization == "pixel":
-        return uniform_noise_on_mean(net, n, generators)
-    param = image_parametrization(settings)
-    with torch.no_grad():
-        return param.decode(param.random(net, generators, net.input_size), net)
-
-
-def learning_rate_map(settings: ImpressionSettings, iterations: int, c1: float, mask=None) -> SaliencyLearningRate:
-    """Eqs. 2-4 for a run of ``iterations`` steps (or the uniform rate, with ``saliency_lr`` off), times ``mask``."""
-    return SaliencyLearningRate(c2=settings.c2, t_switch=settings.t_switch,
-                                grad_cum0=settings.grad_cum0 if settings.saliency_lr else settings.lr,
-                                iterations=iterations, c1=c1, enabled=settings.saliency_lr,
-                                peak=settings.lr_map_peak, sigma=settings.saliency_sigma, mask=mask)
-
-
-def run_parts(settings: ImpressionSettings, rate: SaliencyLearningRate | None, *, objective: Objective | None = None,
-              mask=None, background: torch.Tensor | None = None, tv: bool | None = None) -> dict:
-    """The engine's parts of one (saliency-driven) run on ``settings.parametrization``.
-
-    ``rate`` None: plain steps (the pre-CI).  ``mask``/``background``: the growing
-    circle; on pixels it is part of the map, otherwise it composites the decoded image
-    over ``background``.  ``tv`` overrides ``settings.tv`` (the pre-CI has none).
-    """
-    objective = objective if objective is not None else ClassLogit()
-    tv = settings.tv if tv is None else tv
-    if settings.parametrization == "pixel":
-        ops = post_steps_for(settings.with_overrides(tv=tv))
-        if rate is None:
-            return dict(objective=objective, step_rule=MapScaledGradient(settings.preci_lr), post_steps=ops,
-                        transforms=transforms_for(settings))
-        return dict(objective=objective, step_rule=MapScaledGradient(1.0), post_steps=ops,
-                    transforms=transforms_for(settings), before_step=rate)
-    param = image_parametrization(settings)
-    if mask is not None:
-        param = MaskedOverBackground(param, mask, background)
-    if tv and settings.tv_weight > 0:
-        objective = objective - settings.tv_weight * TotalVariation(every=settings.tv_every)
-    transforms = transforms_for(settings) if rate is None else [RateMapGradient(rate), *transforms_for(settings)]
-    return dict(objective=objective, step_rule=Adam(settings.preci_lr if rate is None else settings.lr),
-                parametrization=param, transforms=transforms)
-
-
 def growing_circle(centres: torch.Tensor, settings: ImpressionSettings, size: tuple[int, int]):
     """The mask function of sec. 3.3: circ(centre, r(step)) with the linear radius schedule."""
     cache: dict[float, torch.Tensor] = {}
@@ -166,8 +76,8 @@ def growing_circle(centres: torch.Tensor, settings: ImpressionSettings, size: tu
 
 def pre_class_impression(net, x0, targets, settings, generators) -> torch.Tensor:
     """A few plain logit steps at the very high rate ``preci_lr`` (random transforms on, nothing else)."""
-    last, _ = run(optimize(optimization_model(net, settings), x0, targets, **run_parts(settings, None, tv=False),
-                           iterations=settings.preci_iterations, generators=generators))
+    last, _ = run(optimize(optimization_model(net, settings), x0, targets, **engine_parts(settings, None, tv=False),
+                           generators=generators))
     return last.images
 
 
@@ -206,8 +116,8 @@ def impression_frames(
         state["centres"] = centres
         mask = growing_circle(centres, settings, tuple(x0.shape[-2:]))
     rate = learning_rate_map(settings, settings.iterations, settings.c1_value, mask)
-    yield from optimize(optimization_model(net, settings), x0, idx, **run_parts(settings, rate, mask=mask, background=x0),
-                        iterations=settings.iterations, generators=gens, state=state)
+    parts = engine_parts(settings, rate, mask=mask, background=x0)
+    yield from optimize(optimization_model(net, settings), x0, idx, **parts, generators=gens, state=state)
 
 
 def thin(rows: list, keep: int = 20) -> list:
@@ -416,9 +326,8 @@ def negative_frames(
         run_settings = settings.with_overrides(single_object=True, iterations=iterations)
         mask = two_growing_circles(c, run_settings, size)
         rate = learning_rate_map(settings, iterations, run_settings.c1_value, mask)
-        yield from optimize(optimization_model(net, settings), x, [a], **run_parts(settings, rate, objective=PairLogProbability(a, b), mask=mask,
-                                                     background=x),
-                            iterations=iterations, generators=gens, state=state)
+        parts = engine_parts(settings, rate, objective=PairLogProbability(a, b), mask=mask, background=x)
+        yield from optimize(optimization_model(net, settings), x, [a], **parts, generators=gens, state=state)
         return
     offset = 0
     phases = ((a, c[0:1], first_iterations), (b, c[1:2], second_iterations))
@@ -429,8 +338,9 @@ def negative_frames(
         phase_state: dict = {}
         state["phase"] = k
         last = None
-        for frame in optimize(optimization_model(net, settings), x, [target], **run_parts(settings, rate, mask=mask, background=x),
-                              iterations=iters, generators=gens, state=phase_state):
+        parts = engine_parts(settings, rate, mask=mask, background=x)
+        for frame in optimize(optimization_model(net, settings), x, [target], **parts, generators=gens,
+                              state=phase_state):
             state.update(phase_state)
             last = frame
             if k == 1 and frame.step == 0:

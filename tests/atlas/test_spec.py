@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from netviz_core.atlas.spec import atlas_spec, grid_variants, parse_classes, sweep_spec
+from netviz_core.atlas.spec import AXIS_LABELS, SWEEP_AXES, atlas_spec, grid_variants, parse_classes, sweep_spec
 from netviz_core.errors import AtlasError
 from netviz_core.models import BUNDLED_MODELS
 
@@ -59,3 +59,18 @@ def test_identity_ignores_classes_and_gif_but_not_settings():
     a = atlas_spec("0-3", ["tf_efficientnet_lite0"], iterations=4)
     assert a.identity() == atlas_spec("7", ["tf_efficientnet_lite0"], iterations=4, gif=True).identity()
     assert a.identity() != atlas_spec("0-3", ["tf_efficientnet_lite0"], iterations=5).identity()
+
+
+def test_axis_labels_are_the_declarations_short_names_and_fit_a_contact_sheet():
+    from netviz_core.classvis import ClassVisSettings
+    from netviz_core.settings import declarations
+
+    d = declarations(ClassVisSettings)
+    assert set(AXIS_LABELS) == set(SWEEP_AXES)
+    assert AXIS_LABELS["l2_weight"] == d["l2_weight"].symbol  # no short name: the symbol
+    assert AXIS_LABELS["blur_every"] == d["blur_every"].label.lower()  # nor a symbol: the label
+    assert AXIS_LABELS["iterations"] == d["iterations"].short
+    assert all(0 < len(label) <= 10 for label in AXIS_LABELS.values()), AXIS_LABELS
+    assert len(set(AXIS_LABELS.values())) == len(AXIS_LABELS), "two axes share a label"
+    point = grid_variants({"l2_weight": [0.001], "blur_every": [4]})[0]
+    assert point.label() == "λ=0.001, blur every=4"
