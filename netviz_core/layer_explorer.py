@@ -134,7 +134,8 @@ class FeatureVisSettings(JsonSettings):
 
     def class_vis_settings(self, n: int) -> classvis.ClassVisSettings:
         """The class-visualization settings whose engine parts (bar the objective) this run uses."""
-        return classvis.ClassVisSettings(
+        # The preset's values for what the Layer Explorer does not show (crops, noise, colour shift, copies per step).
+        return classvis.settings_for(self.preset or DEFAULT_PRESET).with_overrides(
             targets=(0,) * n, preset=self.preset, objective="logit", init="noise", iterations=self.iterations,
             lr=self.lr, l2_weight=self.l2_weight, tv_weight=self.tv_weight, parametrization=self.parametrization,
             magnitude=self.magnitude, optimizer=self.optimizer, transforms=self.transforms, seed=self.seed,

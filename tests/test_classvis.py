@@ -118,7 +118,7 @@ def test_settings_round_trip_json():
         (dict(lr=0), "learning rate"),
         (dict(l2_weight=float("inf")), "λ"),
         (dict(objective="softmax"), "objective"),
-        (dict(init="zeros"), "start"),
+        (dict(init="zeros"), "initial image"),
         (dict(blur_sigma=-1.0), "sigma"),
         (dict(jitter=2.5), "jitter"),
         (dict(gif_every=0), "gif_every"),
