@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import streamlit as st
 
-from netviz_core.settings import log_steps  # noqa: F401  (pages import it from here)
+from netviz_core.settings import log_steps, parse_bool  # noqa: F401  (pages import log_steps from here)
 
 from .params import spec
 
@@ -73,12 +73,7 @@ class Param:
                 return 0.0 if 0 in self.choices else positive[0]
             return min(positive, key=lambda c: abs(math.log10(c) - math.log10(v)))
         if self.kind == "bool":
-            low = text.lower()
-            if low in ("1", "true", "yes", "on"):
-                return True
-            if low in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
+            return parse_bool(text)
         if self.kind == "choice":
             for c in self.choices:
                 if str(c) == text:

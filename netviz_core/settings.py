@@ -189,12 +189,7 @@ class Setting:
         if self.optional and text.lower() in ("none", "null", ""):
             return None
         if self.kind == "bool":
-            low = text.lower()
-            if low in ("1", "true", "yes", "on"):
-                return True
-            if low in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
+            return parse_bool(text)
         if self.kind == "int":
             v = float(text)
             if not v.is_integer():
@@ -390,6 +385,16 @@ class JsonSettings:
             return self
         self.check_names(overrides)
         return replace(self, **overrides)  # type: ignore[type-var]
+
+
+def parse_bool(text: str) -> bool:
+    """A CLI/URL word for on or off (1/true/yes/on, 0/false/no/off, any case); ValueError otherwise."""
+    low = str(text).strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
 
 
 def is_whole_number(v) -> bool:
