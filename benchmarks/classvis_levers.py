@@ -62,8 +62,8 @@ def install(levers: list[str]) -> None:
 
     original = compiler.engine_parts
 
-    def engine_parts(s, model=None):
-        parts = original(s, model)
+    def engine_parts(s):
+        parts = original(s)
         for lever in levers:
             name, _, value = lever.partition("=")
             if name == "crops":

@@ -30,11 +30,8 @@ def parametrization(s: ClassVisSettings):
     return Pixel()
 
 
-def engine_parts(s: ClassVisSettings, model=None) -> dict[str, Any]:
-    """The engine's objective, step rule, parametrization, transforms and post-steps for these settings.
-
-    ``model`` is the network the run optimises (priors that read its layers need it).
-    """
+def engine_parts(s: ClassVisSettings) -> dict[str, Any]:
+    """The engine's objective, step rule, parametrization, transforms and post-steps for these settings."""
     objective: Objective = ClassLogit() if s.objective == "logit" else ClassLogProbability()
     if s.l2_weight > 0:
         objective = objective - s.l2_weight * L2Norm()

@@ -144,8 +144,7 @@ class ClassVisRun:
         # Only input gradients are needed: by default the network with its BatchNorms folded into the
         # convolutions (equal in exact arithmetic; float rounding differs, see ``fold_batchnorm``).
         model = input_gradient_model(self.net) if s.fold_batchnorm else self.net
-        for frame in engine.optimize(model, x0, list(s.targets), generators=generators,
-                                     **parts.engine_parts(s, model)):
+        for frame in engine.optimize(model, x0, list(s.targets), generators=generators, **parts.engine_parts(s)):
             self._record(frame)
             self._elapsed = time.perf_counter() - started
             yield frame

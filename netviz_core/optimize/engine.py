@@ -295,7 +295,7 @@ def _forward(ctx: StepContext, p: torch.Tensor, parametrization: Parametrization
             value = objective(ctx)
             total = value if total is None else total + value
             for name, v in ctx.terms.items():
-                terms[name] = v if name not in terms else terms[name] + v
+                terms[name] = terms.get(name, 0) + v
         if copies > 1:
             total = total / copies
             ctx.terms = {name: v / copies for name, v in terms.items()}

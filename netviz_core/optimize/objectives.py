@@ -350,4 +350,3 @@ class PhotoDistance(Objective):
 
     def __repr__(self) -> str:
         return f"PhotoDistance(layer={self.layer!r})"
-
