@@ -165,8 +165,8 @@ def mark_custom(state: UrlState, cls) -> None:
     if preset not in cls.presets:
         return
     chosen = cls.presets[preset]
-    decls, now = declarations(cls), current(state, cls)
-    # A disabled setting has no effect (its widget shows the default preset's value), so it cannot make a custom run.
-    if any(name in chosen and decls[name].enabled(now) and chosen[name] != value
-           for name, value in values(state, cls).items()):
+    now = current(state, cls)
+    # Only a setting in effect counts: a disabled one has no effect (its widget may hold the default preset's value).
+    if any(name in chosen and name in state.params and decl.enabled(now) and chosen[name] != now[name]
+           for name, decl in declarations(cls).items()):
         state.set("preset", CUSTOM)
