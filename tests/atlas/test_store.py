@@ -8,12 +8,14 @@ import shutil
 import threading
 
 import pytest
+import torch
 from PIL import Image
 
 from netviz_core.atlas import JobDir, LocalExecutor, atlas_spec, run_job, sweep_spec
 from netviz_core.atlas import store as store_mod
 from netviz_core.atlas.render import Rendered, encode_png, read_png_meta
 from netviz_core.errors import AtlasError
+from netviz_core.images import preprocess
 
 CLASSES = "0-2"
 
@@ -46,7 +48,7 @@ def index_lines(directory):
     return (directory / "index.jsonl").read_text().splitlines()
 
 
-def test_layout_manifest_and_index_rows(atlas):
+def test_layout_manifest_and_index_rows(atlas, lite0):
     manifest = json.loads((atlas / "manifest.json").read_text())
     assert manifest["identity"]["kind"] == "atlas" and manifest["identity"]["settings"]["iterations"] == 1
     assert manifest["identity"]["netviz"]
@@ -55,7 +57,11 @@ def test_layout_manifest_and_index_rows(atlas):
     for r in rows:
         assert (atlas / r["png"]).is_file() and (atlas / r["gif"]).is_file()
         assert r["torch_threads"] == 1 and r["seed"] == 0 and r["settings"]["targets"] == [r["class"]]
-        assert 1 <= r["rank"] <= 1000 and r["ranks"] == {"tf_efficientnet_lite0": r["rank"]}
+        # The recorded rank is the written PNG's: read it back, score it, count the classes above the target.
+        with torch.no_grad():
+            logits = lite0(preprocess(lite0, Image.open(atlas / r["png"])))[0]
+        assert r["rank"] == 1 + int((logits > logits[r["class"]]).sum())
+        assert r["ranks"] == {"tf_efficientnet_lite0": r["rank"]}
         assert set(r["timings"]) >= {"optimize_s", "score_s", "batch_s"}
         assert read_png_meta((atlas / r["png"]).read_bytes())["class"] == r["class"]  # the PNG carries its row
 
