@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import streamlit as st
 
-from netviz_core.settings import log_steps, parse_bool  # noqa: F401  (pages import log_steps from here)
+from netviz_core.settings import log_steps, parse_bool, parse_choice  # noqa: F401  (pages import log_steps from here)
 
 from .params import spec
 
@@ -75,10 +75,7 @@ class Param:
         if self.kind == "bool":
             return parse_bool(text)
         if self.kind == "choice":
-            for c in self.choices:
-                if str(c) == text:
-                    return c
-            raise ValueError(text)
+            return parse_choice(text, self.choices)
         if self.kind == "multi":
             picked = []
             for part in text.split(","):

@@ -198,10 +198,7 @@ class Setting:
         if self.kind == "float":
             return float(text)
         if self.kind == "choice":
-            for c in self.choices:
-                if str(c) == text:
-                    return c
-            raise ValueError(text)
+            return parse_choice(text, self.choices)
         return text
 
     def enabled(self, values: Mapping[str, Any]) -> bool:
@@ -394,6 +391,14 @@ def parse_bool(text: str) -> bool:
         return True
     if low in ("0", "false", "no", "off"):
         return False
+    raise ValueError(text)
+
+
+def parse_choice(text: str, choices):
+    """The one of ``choices`` whose text is ``text`` (choices may be numbers); ValueError otherwise."""
+    for c in choices:
+        if str(c) == text:
+            return c
     raise ValueError(text)
 
 
